@@ -1,0 +1,1 @@
+"""Assessment: findings + declaration -> provision verdicts, levels, certificates and labels."""

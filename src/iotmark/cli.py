@@ -1,0 +1,481 @@
+"""The `iotmark` command: parses arguments, calls a stage or a workflow, renders with Rich.
+
+Heavy modules are imported inside the commands so `iotmark --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from iotmark import __version__
+
+app = typer.Typer(help="Measure, certify and enforce IoT device security.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+catalog_app = typer.Typer(help="Standards catalog: list, show and map provisions.", no_args_is_help=True)
+declaration_app = typer.Typer(help="Vendor declarations (implementation conformance statements).", no_args_is_help=True)
+vulns_app = typer.Typer(help="Offline vulnerability data.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issuer keys and revocation.", no_args_is_help=True)
+sbom_app = typer.Typer(help="Software bills of materials.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(declaration_app, name="declaration")
+app.add_typer(vulns_app, name="vulns")
+app.add_typer(keys_app, name="keys")
+app.add_typer(sbom_app, name="sbom")
+
+
+class UserError(Exception):
+    """A failure to report in one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _echo_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _default_keys() -> Path:
+    from iotmark.workflows import iotmark_home
+
+    return iotmark_home() / "keys"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"iotmark {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """iotmark: IoT security assessment, certification and labelling."""
+
+
+# --- catalog -------------------------------------------------------------------------------------------------
+
+@catalog_app.command("list")
+def catalog_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the standards in the catalog."""
+    from iotmark.catalog import list_standards
+
+    standards = list_standards()
+    if as_json:
+        _echo_json([{"id": s.id, "version": s.version, "title": s.title, "provisions": len(s.provisions)}
+                    for s in standards])
+        return
+    from rich.table import Table
+
+    table = Table("id", "version", "title", "provisions")
+    for s in standards:
+        table.add_row(s.id, s.version, s.title, str(len(s.provisions)))
+    _console().print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(standard: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show every provision of a standard (ID or ID@VERSION)."""
+    from iotmark.catalog import catalog_as_json, load_standard
+
+    std = load_standard(standard)
+    if as_json:
+        _echo_json(catalog_as_json(std))
+        return
+    from rich.table import Table
+
+    table = Table("provision", "status", "title", "test cases", title=f"{std.title} ({std.id} {std.version})")
+    for p in std.provisions:
+        table.add_row(p.id, p.status, p.title, ", ".join(tc.id for tc in p.test_cases))
+    _console().print(table)
+
+
+@catalog_app.command("map")
+def catalog_map(
+    provision: str = typer.Argument(..., help="A provision (standard:id, e.g. etsi-en-303-645:5.1-1) or a standard id."),
+    to: Optional[str] = typer.Option(None, "--to", help="Only mappings into this standard."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Which provisions of other standards correspond to this one."""
+    from iotmark.catalog import load_mappings, load_standard, related
+
+    if ":" in provision:
+        std_id, _, pid = provision.partition(":")
+        load_standard(std_id).provision(pid)  # validates the id
+        found = related(provision)
+    else:
+        std = load_standard(provision)
+        found = [m for m in load_mappings() if m.from_.split(":")[0] == std.id or m.to.split(":")[0] == std.id]
+    rows = []
+    for m in found:
+        if to and not (m.to.startswith(to + ":") or m.from_.startswith(to + ":")):
+            continue
+        rows.append({"from": m.from_, "to": m.to, "relation": m.relation, "verified": m.verified, "source": m.source})
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("from", "to", "relation", "verified")
+    for r in rows:
+        table.add_row(r["from"], r["to"], r["relation"], "yes" if r["verified"] else "no")
+    _console().print(table)
+
+
+# --- declaration ---------------------------------------------------------------------------------------------
+
+@declaration_app.command("template")
+def declaration_template(
+    device_class: str = typer.Option(..., "--class", help="Device class id (see `iotmark catalog classes`)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write here instead of standard output."),
+) -> None:
+    """Write a blank declaration for a device class."""
+    from iotmark.catalog import device_class as load_class, load_standard
+    from iotmark.collect.declaration import template
+
+    dclass = load_class(device_class)
+    std = load_standard(dclass.standard)
+    text = template(dclass.id, [(p.id, p.status, p.title) for p in std.provisions])
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@declaration_app.command("check")
+def declaration_check(path: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Validate a declaration and show the findings it yields."""
+    from iotmark.collect.declaration import collect_declaration
+
+    result = collect_declaration(path)
+    _show_findings(result.findings, as_json, title=f"declaration {path.name}")
+
+
+@declaration_app.command("schema")
+def declaration_schema() -> None:
+    """Print the JSON Schema of a declaration file."""
+    from iotmark.model import Declaration
+
+    _echo_json(Declaration.model_json_schema(by_alias=True))
+
+
+@catalog_app.command("classes")
+def catalog_classes(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Device classes, their risk tier and the level each must reach."""
+    from iotmark.catalog import load_device_classes
+
+    classes = load_device_classes()
+    if as_json:
+        _echo_json([c.model_dump(mode="json") for c in classes.values()])
+        return
+    from rich.table import Table
+
+    table = Table("class", "tier", "minimum level", "evidence", "examples")
+    for c in classes.values():
+        table.add_row(c.id, c.tier, str(c.minimum_level), ", ".join(c.required_evidence), ", ".join(c.examples[:3]))
+    _console().print(table)
+
+
+# --- evidence ------------------------------------------------------------------------------------------------
+
+def _show_findings(findings, as_json: bool, title: str) -> None:
+    if as_json:
+        _echo_json([f.model_dump(mode="json") for f in findings])
+        return
+    from rich.table import Table
+
+    from iotmark.model import SEVERITY_ORDER
+
+    table = Table("outcome", "severity", "check", "title", "evidence", title=title)
+    colours = {"fail": "red", "pass": "green", "not_tested": "yellow", "error": "magenta"}
+    for f in sorted(findings, key=lambda f: (f.outcome != "fail", -SEVERITY_ORDER[f.severity], f.check)):
+        ev = f.evidence
+        where = ev.path or (f"{ev.address}:{ev.port}" if ev.address else "") or ev.source or ""
+        table.add_row(f"[{colours[f.outcome]}]{f.outcome}[/]", f.severity, f.check, f.title, where)
+    _console().print(table)
+
+
+@sbom_app.command("scan")
+def sbom_scan(path: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Read a CycloneDX or SPDX SBOM and report components with known vulnerabilities."""
+    from iotmark.collect.sbom import collect_sbom
+
+    result = collect_sbom(path)
+    _show_findings(result.findings, as_json, title=f"{path.name}: {len(result.components)} components")
+
+
+@app.command("bundle")
+def bundle_cmd(
+    out: Path = typer.Option(Path("bundle.json"), "--out", help="Where to write the evidence bundle."),
+    target: Optional[Path] = typer.Option(None, "--target", help="target.yaml describing the device."),
+    declaration: Optional[Path] = typer.Option(None, "--declaration", help="Vendor declaration (YAML/JSON)."),
+    sbom: list[Path] = typer.Option([], "--sbom", help="CycloneDX or SPDX JSON SBOM (repeatable)."),
+    findings: list[Path] = typer.Option([], "--findings", help="Saved findings JSON (repeatable)."),
+    merge: list[Path] = typer.Option([], "--merge", help="Another bundle of the same device (repeatable)."),
+) -> None:
+    """Collect evidence (declaration, SBOMs, saved findings, other bundles) into one bundle."""
+    from iotmark.workflows import build_bundle
+
+    bundle = build_bundle(target, declaration, sbom, findings, merge)
+    digest = bundle.save(out)
+    fails = sum(1 for f in bundle.findings if f.outcome == "fail")
+    typer.echo(f"wrote {out}: {len(bundle.findings)} findings ({fails} failing), sha256 {digest}")
+
+
+# --- vulnerabilities -----------------------------------------------------------------------------------------
+
+@vulns_app.command("import")
+def vulns_import(paths: list[Path]) -> None:
+    """Import OSV JSON exports or NVD 2.0 JSON files for offline matching."""
+    from iotmark.vulns import import_files
+
+    result = import_files(paths)
+    typer.echo(str(result))
+
+
+@vulns_app.command("match")
+def vulns_match(name: str, version: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Known vulnerabilities of a component version."""
+    from iotmark.vulns import VulnDB
+
+    hits = VulnDB.load().match(name, version)
+    if as_json:
+        _echo_json([h.model_dump(mode="json") for h in hits])
+        return
+    if not hits:
+        typer.echo(f"no known vulnerabilities for {name} {version} in the offline data")
+        return
+    from rich.table import Table
+
+    table = Table("id", "severity", "summary")
+    for h in hits:
+        table.add_row(h.id, h.severity, h.summary)
+    _console().print(table)
+
+
+# --- assessment and certificates -----------------------------------------------------------------------------
+
+def _verdict_table(assessment):
+    from rich.table import Table
+
+    colours = {"PASS": "green", "FAIL": "red", "NOT_APPLICABLE": "dim", "INCONCLUSIVE": "yellow"}
+    table = Table("provision", "status", "verdict", "reason",
+                  title=f"{assessment.target.label}: {assessment.standard} {assessment.standard_version}")
+    for v in assessment.verdicts:
+        table.add_row(v.provision, v.status, f"[{colours[v.verdict.value]}]{v.verdict.value}[/]", v.reason)
+    return table
+
+
+def _level_line(assessment) -> str:
+    verdict = "meets" if assessment.meets_class else "does NOT meet"
+    return (f"level reached: {assessment.level} ({assessment.level_name}); class {assessment.device_class.id} "
+            f"requires {assessment.required_level}: {verdict} its class")
+
+
+@app.command("assess")
+def assess_cmd(
+    bundle: Path,
+    standard: str = typer.Option("etsi-en-303-645", "--standard", help="Standard id (or id@version)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the assessment JSON here."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Assess a bundle: a verdict per provision and the level reached for the device class."""
+    from iotmark.assess.engine import assess
+    from iotmark.inputs import load_bundle
+    from iotmark.workflows import write_json
+
+    result = assess(load_bundle(bundle), standard)
+    data = result.model_dump(mode="json", by_alias=True)
+    if out:
+        write_json(out, data)
+    if as_json:
+        _echo_json(data)
+        return
+    console = _console()
+    console.print(_verdict_table(result))
+    console.print(_level_line(result))
+    console.print(f"verdicts: {result.counts()}")
+
+
+@keys_app.command("init")
+def keys_init(
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Key folder (default $IOTMARK_HOME/keys)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing key."),
+) -> None:
+    """Create the issuer's Ed25519 signing key (private key mode 0600)."""
+    from iotmark.assess.certificate import init_keys
+
+    private, public, kid = init_keys(directory or _default_keys(), force=force)
+    typer.echo(f"key {kid}: private {private} (mode 600), public {public}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    cert_id: str = typer.Argument(..., help="Certificate id or a certificate file."),
+    reason: str = typer.Option(..., "--reason"),
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Key folder (default $IOTMARK_HOME/keys)."),
+) -> None:
+    """Revoke a certificate in the issuer's signed revocation list."""
+    from iotmark.assess.certificate import read_certificate, revoke
+
+    if Path(cert_id).is_file():
+        cert_id = read_certificate(Path(cert_id))[0].id
+    path = revoke(directory or _default_keys(), cert_id, reason)
+    typer.echo(f"revoked {cert_id}; revocation list {path}")
+
+
+@app.command("certify")
+def certify_cmd(
+    bundle: Path,
+    assessment: Optional[Path] = typer.Option(None, "--assessment", help="Use this saved assessment of the bundle."),
+    standard: str = typer.Option("etsi-en-303-645", "--standard"),
+    keys: Optional[Path] = typer.Option(None, "--keys", help="Key folder (default $IOTMARK_HOME/keys)."),
+    issuer: str = typer.Option("iotmark demo lab", "--issuer", help="Name of the certifying lab."),
+    registry: Optional[str] = typer.Option(None, "--registry-url", help="Base URL of the registry for the QR code."),
+    out: Path = typer.Option(Path("certificate.json"), "--out"),
+) -> None:
+    """Sign a certificate for an assessed bundle (expiry never after the declared end of support)."""
+    from iotmark.assess.certificate import write_certificate
+    from iotmark.assess.engine import assess
+    from iotmark.inputs import load_bundle
+    from iotmark.workflows import certify, load_assessment
+
+    the_bundle = load_bundle(bundle)
+    the_assessment = load_assessment(assessment) if assessment else assess(the_bundle, standard)
+    cert = certify(the_bundle, the_assessment, (keys or _default_keys()) / "issuer.key", issuer, registry)
+    write_certificate(cert, out)
+    typer.echo(f"certificate {cert.id}: level {cert.level} ({cert.level_name}), valid {cert.issued} to {cert.expires}; "
+               f"wrote {out}")
+
+
+@app.command("verify")
+def verify_cmd(
+    certificate: Path,
+    key: list[Path] = typer.Option(..., "--key", help="Trusted issuer public key (repeatable)."),
+    revocations: Optional[Path] = typer.Option(None, "--revocations", help="Issuer's signed revocation list."),
+) -> None:
+    """Verify a certificate: exit 0 valid, 1 not valid (reason printed), 2 unusable input."""
+    from iotmark.assess.certificate import verify_certificate
+
+    result = verify_certificate(certificate, key, revocations)
+    if result.valid:
+        typer.echo(f"valid: {result.reason}")
+        return
+    typer.echo(f"NOT valid: {result.reason}")
+    raise typer.Exit(1)
+
+
+@app.command("label")
+def label_cmd(
+    certificate: Path,
+    out: Path = typer.Option(Path("label.svg"), "--out", help="label.svg or label.png"),
+    assessment: Optional[Path] = typer.Option(None, "--assessment"),
+) -> None:
+    """Render the consumer label (SVG or PNG, by the --out suffix) for a certificate."""
+    from iotmark.assess.certificate import read_certificate
+    from iotmark.assess.label import render_label_png, render_label_svg
+    from iotmark.workflows import load_assessment
+
+    cert, _ = read_certificate(certificate)
+    the_assessment = load_assessment(assessment) if assessment else None
+    if out.suffix.lower() == ".png":
+        out.write_bytes(render_label_png(cert, the_assessment))
+    elif out.suffix.lower() == ".svg":
+        out.write_text(render_label_svg(cert, the_assessment), encoding="utf-8")
+    else:
+        raise UserError(f"{out}: the label is written as .svg or .png")
+    typer.echo(f"wrote {out}")
+
+
+@app.command("report")
+def report_cmd(
+    bundle: Path,
+    fmt: str = typer.Option("html", "--format", help="html, pdf, json, sarif, vex or oscal"),
+    out: Optional[Path] = typer.Option(None, "--out"),
+    assessment: Optional[Path] = typer.Option(None, "--assessment", help="Saved assessment (else assessed now)."),
+    certificate: Optional[Path] = typer.Option(None, "--certificate"),
+    standard: str = typer.Option("etsi-en-303-645", "--standard"),
+) -> None:
+    """Write a report of a bundle in the format your tools read."""
+    from iotmark.assess.certificate import read_certificate
+    from iotmark.assess.engine import assess
+    from iotmark.inputs import load_bundle
+    from iotmark.report import FORMATS, render
+    from iotmark.workflows import load_assessment
+
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    the_bundle = load_bundle(bundle)
+    the_assessment = load_assessment(assessment) if assessment else assess(the_bundle, standard)
+    cert = read_certificate(certificate)[0] if certificate else None
+    suffix = {"html": "html", "pdf": "pdf", "json": "json", "sarif": "sarif", "vex": "cdx.json", "oscal": "oscal.json"}
+    out = out or Path(f"report.{suffix[fmt]}")
+    path = render(fmt, out, the_bundle, the_assessment, cert)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the bundle, certificate, label and reports."),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="Another sample device folder."),
+) -> None:
+    """Main job: assess and certify the bundled sample device; write reports and the label."""
+    from rich.progress import Progress
+
+    from iotmark.workflows import run_demo
+
+    with Progress(transient=True) as progress:
+        progress.add_task("assessing and certifying the sample device", total=None)
+        result = run_demo(out, sample)
+    console = _console()
+    console.print(_verdict_table(result.assessment))
+    console.print(_level_line(result.assessment))
+    console.print(f"certificate {result.certificate.id} valid until {result.certificate.expires}; "
+                  f"verify: iotmark verify {out / 'certificate.json'} --key {out / 'issuer.pub'}")
+    console.print(f"wrote {len(result.files)} files to {out}/: " + ", ".join(p.name for p in result.files))
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from iotmark.inputs import InputError
+
+    errors: list[type[BaseException]] = [InputError, UserError, OSError]
+    for module, name in (("iotmark.catalog", "CatalogError"), ("iotmark.vulns", "VulnImportError"),
+                         ("iotmark.vulns", "VersionError"), ("iotmark.collect.sbom", "SbomError"),
+                         ("iotmark.report", "ReportError")):
+        mod = sys.modules.get(module)
+        if mod is not None and hasattr(mod, name):
+            errors.append(getattr(mod, name))
+    return tuple(errors)
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - turn known failures into one line and an exit code
+        from iotmark.assess import certificate as certmod
+
+        if isinstance(exc, certmod.CertificateError):
+            typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+        if isinstance(exc, _known_errors()):
+            typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(getattr(exc, "code", 2)) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

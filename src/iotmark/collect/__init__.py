@@ -1,0 +1,1 @@
+"""Evidence collectors: each turns one source (declaration, SBOM, firmware, network) into Findings."""

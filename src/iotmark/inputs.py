@@ -1,0 +1,116 @@
+"""Reading user-supplied files (declarations, bundles, certificates) with limits and one-line errors.
+
+Every loader here raises `InputError` whose message names the file, the field and what was expected, so the
+CLI can print one line and exit 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class InputError(ValueError):
+    """Unusable input; the message is one line for the user."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases: they allow exponential 'billion laughs' expansion."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"YAML aliases are not accepted (line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"{path}: file is {size} bytes; the limit is {max_bytes}")
+    return path.read_bytes()
+
+
+def read_structured(path: Path, max_bytes: int = MAX_BYTES) -> Any:
+    """Parse a JSON or YAML file (by content: JSON first) with size and depth limits."""
+    raw = read_bytes(path, max_bytes)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith(("{", "[")):
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - SafeLoader subclass
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nesting deeper than {MAX_DEPTH} levels") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{path}: invalid YAML{where}: {problem}") from None
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InputError(f"{path}: nesting deeper than {MAX_DEPTH} levels")
+    return data
+
+
+def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
+    """First pydantic error as `FILE: field a.b: what was expected (got ...)`."""
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err.get("loc", ())) or "(top level)"
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{path}: field {loc}: {err['msg']} (got {shown}){more}"
+
+
+def load_model(path: Path, model: type[M], max_bytes: int = MAX_BYTES) -> M:
+    data = read_structured(path, max_bytes)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(path, exc)) from None
+
+
+def load_bundle(path: Path):
+    """Load an evidence bundle (bundle.json)."""
+    from iotmark.model import Bundle
+
+    return load_model(path, Bundle, max_bytes=256 * 1024 * 1024)

@@ -1,0 +1,201 @@
+"""End-to-end flows shared by the CLI (and later the registry and release gate). Stages never call each other;
+this module chains them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iotmark.inputs import InputError, load_bundle, load_model, read_bytes, read_structured
+from iotmark.model import (
+    SEVERITY_ORDER,
+    Assessment,
+    Bundle,
+    Certificate,
+    EvidenceSource,
+    Finding,
+    Target,
+    sha256_hex,
+)
+
+DEFAULT_REGISTRY_URL = "http://127.0.0.1:8000"
+DEFAULT_ISSUER = "iotmark demo lab"
+
+
+def iotmark_home() -> Path:
+    return Path(os.environ.get("IOTMARK_HOME", Path.home() / ".iotmark"))
+
+
+def registry_url() -> str:
+    return os.environ.get("IOTMARK_REGISTRY_URL", DEFAULT_REGISTRY_URL)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def load_findings_file(path: Path) -> tuple[list[Finding], EvidenceSource]:
+    """Saved findings: a JSON list of findings, `{"findings": [...]}`, or a whole bundle."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from iotmark.inputs import describe_validation_error
+
+    data = read_structured(path, 64 * 1024 * 1024)
+    items = data.get("findings") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise InputError(f"{path}: field findings: expected a list of findings")
+    try:
+        findings = TypeAdapter(list[Finding]).validate_python(items)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(path, exc).replace("field ", "field findings.", 1)) from None
+    kinds = {f.kind for f in findings} - {"declaration"}
+    kind = kinds.pop() if len(kinds) == 1 else "manual"
+    source = EvidenceSource(kind=kind, name=path.name, sha256=sha256_hex(read_bytes(path, 64 * 1024 * 1024)),
+                            collected_at=_now(), tool="saved findings")
+    return findings, source
+
+
+def build_bundle(
+    target: Path | None = None,
+    declaration: Path | None = None,
+    sboms: list[Path] | None = None,
+    findings: list[Path] | None = None,
+    bundles: list[Path] | None = None,
+) -> Bundle:
+    """Collect every given source into one evidence bundle. The target comes from --target or the declaration."""
+    from iotmark.collect.declaration import collect_declaration
+
+    parts: list[Bundle] = [load_bundle(p) for p in bundles or []]
+    decl_result = collect_declaration(declaration) if declaration else None
+    if target is not None:
+        the_target = load_model(target, Target, max_bytes=1024 * 1024)
+    elif decl_result is not None:
+        the_target = decl_result.declaration.target
+    elif parts:
+        the_target = parts[0].target
+    else:
+        raise InputError("no target: give --target target.yaml or a declaration that names the device")
+    if the_target.support_until is None and decl_result and decl_result.declaration.support_period_end:
+        the_target = the_target.model_copy(update={"support_until": decl_result.declaration.support_period_end})
+    bundle = Bundle(target=the_target)
+    if decl_result:
+        bundle.declaration = decl_result.declaration
+        bundle.findings += decl_result.findings
+        bundle.sources.append(decl_result.source)
+    for sbom_path in sboms or []:
+        from iotmark.collect.sbom import collect_sbom
+
+        result = collect_sbom(sbom_path)
+        bundle.components += result.components
+        bundle.findings += result.findings
+        bundle.sources.append(result.source)
+    for findings_path in findings or []:
+        found, source = load_findings_file(findings_path)
+        bundle.findings += found
+        bundle.sources.append(source)
+    for part in parts:
+        bundle = bundle.merge(part)
+    return bundle
+
+
+def load_assessment(path: Path) -> Assessment:
+    return load_model(path, Assessment, max_bytes=64 * 1024 * 1024)
+
+
+def top_issues(bundle: Bundle, assessment: Assessment, limit: int = 3) -> list[str]:
+    """Plain-language lines for the label: the most severe failing findings on failed provisions."""
+    failed = {v.provision for v in assessment.verdicts if v.verdict.value == "FAIL"}
+    seen: set[str] = set()
+    issues: list[tuple[int, str]] = []
+    for finding in bundle.findings:
+        if finding.outcome != "fail" or finding.check in seen:
+            continue
+        if not any(p.split(":", 1)[1] in failed for p in finding.provisions if ":" in p):
+            continue
+        seen.add(finding.check)
+        issues.append((SEVERITY_ORDER[finding.severity], finding.title))
+    issues.sort(key=lambda item: -item[0])
+    return [title for _, title in issues[:limit]]
+
+
+def support_end(bundle: Bundle) -> dt.date | None:
+    if bundle.target.support_until:
+        return bundle.target.support_until
+    if bundle.declaration and bundle.declaration.support_period_end:
+        return bundle.declaration.support_period_end
+    return None
+
+
+def certify(
+    bundle: Bundle,
+    assessment: Assessment,
+    private_key: Path,
+    issuer: str = DEFAULT_ISSUER,
+    base_url: str | None = None,
+    today: dt.date | None = None,
+) -> Certificate:
+    from iotmark.assess.certificate import issue_certificate
+
+    if assessment.bundle_digest != bundle.digest():
+        raise InputError("the assessment was made from a different bundle (digests differ); assess this bundle again")
+    return issue_certificate(assessment, private_key, issuer=issuer, verify_base_url=base_url or registry_url(),
+                             support_end=support_end(bundle), summary=top_issues(bundle, assessment), today=today)
+
+
+def write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def sample_dir() -> Path:
+    """The bundled sample device (examples/sample-device in the source tree)."""
+    env = os.environ.get("IOTMARK_SAMPLE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "examples" / "sample-device"
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    bundle: Bundle
+    assessment: Assessment
+    certificate: Certificate
+    files: list[Path] = field(default_factory=list)
+
+
+def run_demo(out: Path, sample: Path | None = None, keys: Path | None = None, base_url: str | None = None) -> DemoResult:
+    """Main job: collect the sample's evidence, assess it, certify it, write label and every report."""
+    from iotmark.assess.certificate import PUBLIC_NAME, init_keys, write_certificate
+    from iotmark.assess.engine import assess
+    from iotmark.assess.label import render_label_png, render_label_svg
+    from iotmark.report import render
+
+    sample = sample or sample_dir()
+    if not sample.is_dir():
+        raise InputError(f"{sample}: sample device folder not found (set IOTMARK_SAMPLE or pass --sample)")
+    out.mkdir(parents=True, exist_ok=True)
+    keys = keys or out / "keys"
+    if not (keys / "issuer.key").exists():
+        init_keys(keys)
+    bundle = build_bundle(
+        declaration=sample / "declaration.yaml",
+        sboms=sorted(sample.glob("*.cdx.json")) + sorted(sample.glob("*.spdx.json")),
+        findings=sorted(sample.glob("findings*.json")),
+    )
+    files = []
+    bundle.save(out / "bundle.json")
+    assessment = assess(bundle)
+    write_json(out / "assessment.json", assessment.model_dump(mode="json", by_alias=True))
+    certificate = certify(bundle, assessment, keys / "issuer.key", base_url=base_url)
+    write_certificate(certificate, out / "certificate.json")
+    (out / "issuer.pub").write_bytes((keys / PUBLIC_NAME).read_bytes())
+    (out / "label.svg").write_text(render_label_svg(certificate, assessment), encoding="utf-8")
+    (out / "label.png").write_bytes(render_label_png(certificate, assessment))
+    files += [out / n for n in ("bundle.json", "assessment.json", "certificate.json", "issuer.pub", "label.svg", "label.png")]
+    for fmt, name in (("html", "report.html"), ("pdf", "report.pdf"), ("json", "report.json"),
+                      ("sarif", "report.sarif"), ("vex", "vex.cdx.json"), ("oscal", "oscal-assessment-results.json")):
+        files.append(render(fmt, out / name, bundle, assessment, certificate))
+    return DemoResult(out, bundle, assessment, certificate, files)
