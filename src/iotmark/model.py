@@ -227,7 +227,10 @@ class Assessment(Strict):
     required_level: int
     meets_class: bool
     levels: list[LevelResult] = Field(default_factory=list)
-    also_covers: dict[str, list[str]] = Field(default_factory=dict)  # other standard -> provisions fully passed
+    # other standard -> its provisions whose every *equivalent* provision here passed (deemed covered)
+    also_covers: dict[str, list[str]] = Field(default_factory=dict)
+    # other standard -> provisions whose every *partially* mapped provision here passed (supporting evidence only)
+    also_supports: dict[str, list[str]] = Field(default_factory=dict)
     risk: dict[str, Any] = Field(default_factory=dict)
     tool_versions: dict[str, str] = Field(default_factory=dict)
     bundle_digest: str

@@ -54,10 +54,10 @@ def _neighbours(standard_id: str) -> dict[str, set[str]]:
 
 
 def _relevant(qualified: str, index: dict[str, list[Finding]], neighbours: dict[str, set[str]]) -> list[Finding]:
-    seen: dict[str, Finding] = {}
+    seen: dict[int, Finding] = {}  # by identity: distinct findings may share a check id and location
     for key in [qualified, *sorted(neighbours.get(qualified, ()))]:
         for finding in index.get(key, []):
-            seen.setdefault(finding.key + "/" + finding.outcome, finding)
+            seen.setdefault(id(finding), finding)
     return list(seen.values())
 
 
@@ -192,7 +192,8 @@ def assess(
         required_level=dclass.minimum_level,
         meets_class=level >= dclass.minimum_level and bool(levels),
         levels=levels,
-        also_covers=also_covers(standard, verdicts),
+        also_covers=also_covers(standard, verdicts, ("equivalent",)),
+        also_supports=also_covers(standard, verdicts, ("partial",)),
         risk=_risk_summary(bundle.findings),
         tool_versions={"iotmark": __version__, "python": platform.python_version()},
         bundle_digest=bundle.digest(),

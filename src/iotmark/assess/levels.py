@@ -52,11 +52,16 @@ def compute_levels(standard: Standard, verdicts: list[Verdict], bundle: Bundle) 
     return results
 
 
-def also_covers(standard: Standard, verdicts: list[Verdict]) -> dict[str, list[str]]:
-    """Provisions of other standards whose every mapped provision here passed (or does not apply)."""
+def also_covers(standard: Standard, verdicts: list[Verdict], relations: tuple[str, ...]) -> dict[str, list[str]]:
+    """Provisions of other standards whose every provision mapped here (by `relations`) passed or does not apply.
+
+    With ("equivalent",) this is coverage; with ("partial",) it is supporting evidence, not a conformity claim.
+    """
     by_id = {v.provision: v.verdict for v in verdicts}
     mapped: dict[str, set[str]] = defaultdict(set)
     for mapping in load_mappings():
+        if mapping.relation not in relations:
+            continue
         for mine, other in ((mapping.from_, mapping.to), (mapping.to, mapping.from_)):
             std, _, pid = mine.partition(":")
             if std == standard.id and other.split(":", 1)[0] != standard.id:

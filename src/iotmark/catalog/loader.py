@@ -233,21 +233,26 @@ def _resolve(levels: list[Level], provisions: list[Provision], known: set[str] |
 
 def _with_levels(std: Standard, levels: list[Level]) -> Standard:
     resolved = _resolve(levels, std.provisions, {p.id for p in std.provisions})
-    provisions = [
-        p if p.levels else p.model_copy(update={"levels": [n for n, ids in resolved.items() if p.id in ids]})
-        for p in std.provisions
-    ]
-    return std.model_copy(update={"provisions": provisions})
+    data = std.model_dump(by_alias=True)
+    for p in data["provisions"]:
+        if not p["levels"]:
+            p["levels"] = [n for n, ids in resolved.items() if p["id"] in ids]
+    # Re-validate rather than model_copy so the id index is rebuilt for the new provision objects.
+    return Standard.model_validate(data)
 
 
 @functools.lru_cache(maxsize=8)
-def load_levels(standard: str = DEFAULT_STANDARD) -> list[Level]:
-    """iotmark's certification levels (1 up) for a standard; level 0 means not certified."""
+def _levels(standard: str) -> tuple[Level, ...]:
     std = load_standard(standard)
     raw = _read_levels_file()
     if raw is None or raw[0] != std.id:
         raise CatalogError(f"no certification levels are defined for '{std.id}'")
-    return raw[1]
+    return tuple(raw[1])
+
+
+def load_levels(standard: str = DEFAULT_STANDARD) -> list[Level]:
+    """iotmark's certification levels (1 up) for a standard; level 0 means not certified."""
+    return list(_levels(standard))
 
 
 def level_provisions(standard: str = DEFAULT_STANDARD) -> dict[int, list[str]]:
@@ -386,3 +391,9 @@ def device_class(class_id: str) -> DeviceClass:
         return classes[class_id]
     except KeyError:
         raise CatalogError(f"unknown device class '{class_id}'; known: {', '.join(sorted(classes))}") from None
+
+
+def _clear_caches() -> None:
+    """Forget everything loaded (tests point the loader at other data)."""
+    for cached in (_standards, load_standard, _levels, _mappings, _device_classes):
+        cached.cache_clear()
