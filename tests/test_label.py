@@ -134,10 +134,10 @@ def test_label_strips_control_and_bidi_characters():
 def test_device_name_shrinks_to_fit_then_is_cut_with_an_ellipsis(certificate):
     root = ET.fromstring(render_label_svg(certificate).encode("utf-8"))
     (device,) = [el for el in root.iter(f"{SVG_NS}text") if (el.text or "").startswith("Acme")]
-    assert (device.text, device.get("font-size")) == ("Acme Connected Home CamPro 200 Überwachung", "12")
+    assert (device.text, device.get("font-size")) == ("Acme Connected Home CamPro 200 Überwachung", "11")
     target = certificate.target.model_copy(update={"model": "X" * 200})
     line = next(t for t in texts(render_label_svg(make_certificate(target=target))) if t.startswith("Acme"))
-    assert line == "Acme Connected Home " + "X" * 22 + "\u2026"
+    assert line == "Acme Connected Home " + "X" * 19 + "\u2026"
 
 
 def test_unsigned_certificate_says_so_on_the_label():

@@ -61,7 +61,8 @@ def make_findings() -> dict[str, Finding]:
         "shadow": Finding(
             check="firmware.accounts.empty_password", outcome="fail", severity="critical",
             title="Account root has an empty password", detail="Anyone on the network can log in as root.",
-            evidence=Evidence(path="/etc/shadow", line=1, excerpt="root::19000:0:99999:7:::", source="campro-2.4.1.bin"),
+            evidence=Evidence(path="/etc/shadow", line=1, excerpt="root::19000:0:99999:7:::", source="campro-2.4.1.bin",
+                              hash_kind="empty"),
             provisions=["5.1-1"], kind="firmware",
         ),
         "telnet": Finding(
@@ -353,6 +354,7 @@ def test_html_shows_evidence_of_each_kind(report_html):
     assert "[2001:db8::7]:80 (http)" in report_html
     assert "/etc/ssl/private/clé.pem, offset 4096" in report_html
     assert "root::19000:0:99999:7:::" in report_html
+    assert '<dt>Hash kind</dt><dd class="wrap">empty</dd>' in report_html  # collector-specific evidence fields
 
 
 def test_html_without_assessment_lists_evidence_only(bundle):

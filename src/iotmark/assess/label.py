@@ -35,22 +35,22 @@ def _clean(text: str) -> str:
     return " ".join("".join(out).split())
 
 
-# Advance widths in em, rounded up from DejaVu Sans (regular, bold) per class of character. Text is
-# measured with these before it is placed, so it never runs off the card whatever letters it uses.
-_NARROW = set(" iljtfrI.,:;'!|()[]{}")
-_WIDE = set("mwMW@%")
+# Advance widths in em per class of character: the widest DejaVu Sans glyph of the class (regular, bold).
+# Text is measured with these before it is placed, so it never runs off the card whatever letters it uses.
+_NARROW = set("iljtfrI.,:;'!|")
+_WIDE = set("mwMW@%\u2026")
 
 
 def _char_em(ch: str, bold: bool) -> float:
     if ch == " ":
         return 0.35 if bold else 0.32
     if ch in _NARROW:
-        return 0.46 if bold else 0.42
+        return 0.5 if bold else 0.42
     if ch in _WIDE or unicodedata.east_asian_width(ch) in ("W", "F"):
-        return 1.06 if bold else 1.0
-    if ch.isascii() and ch.islower():
+        return 1.11 if bold else 1.0
+    if ch.isascii() and (ch.islower() or ch.isdigit()):
         return 0.72 if bold else 0.64
-    return 0.86 if bold else 0.8  # capitals, digits, symbols, other scripts
+    return 0.87 if bold else 0.84  # capitals, symbols, other scripts
 
 
 def _width(text: str, font_px: float, bold: bool = False) -> float:
@@ -161,7 +161,7 @@ def render_label_svg(certificate: Certificate, assessment: Assessment | None = N
     firmware = f"Firmware {target.firmware_version}" + (
         f" \u00b7 Hardware {target.hardware_version}" if target.hardware_version else ""
     )
-    device_line, device_px = _fit_size(device, inner, (15, 14, 13, 12), bold=True)
+    device_line, device_px = _fit_size(device, inner, (15, 14, 13, 12, 11), bold=True)
     issues = [line for line in (_clean(s) for s in cert.summary) if line][:MAX_ISSUES]
     meets = (GREEN, "Meets the level its device class requires") if cert.meets_class else (
         RED, "Below the level its device class requires")
