@@ -153,3 +153,26 @@ def test_any_answer_values_validate_or_fail_cleanly(tmp_path: Path, answers: dic
         assert str(exc).startswith(str(path))
     else:
         assert all(f.outcome in ("pass", "fail", "not_tested") for f in result.findings)
+
+
+def test_json_schema_accepts_the_sample_and_rejects_bad_answers() -> None:
+    import jsonschema
+
+    from iotmark.collect.declaration import json_schema
+    from iotmark.workflows import sample_dir
+
+    schema = json_schema()
+    sample = yaml.safe_load((sample_dir() / "declaration.yaml").read_text())
+    import json
+
+    as_json = json.loads(json.dumps(sample, default=str))  # YAML dates -> ISO strings, as in a JSON declaration
+    jsonschema.validate(as_json, schema, format_checker=jsonschema.FormatChecker())
+    as_json["answers"]["brute_force_protection"] = "magic"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(as_json, schema)
+    del as_json["answers"]["brute_force_protection"]
+    as_json["answers"]["made_up"] = True
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(as_json, schema)
+    assert schema["properties"]["answers"]["properties"]["secure_boot"]["anyOf"][0] == {
+        "type": "boolean", "description": "Does the device verify its software with a secure boot mechanism?"}

@@ -451,3 +451,30 @@ def test_loader_raises_nothing_but_sbom_error_on_any_bytes(db, data):
             collect_sbom(path, db)
         except SbomError:
             pass
+
+
+_names = st.sampled_from(["dnsmasq", "openssl", "libssl1.1", "busybox", "linux", "zlib", "x"]) | st.text(min_size=1)
+_versions = st.sampled_from(["2.78", "1.0.1f", "1.1.1m-0+deb11u1", "5.10.0-21-amd64", "1.31.1", "0:", "-r1", "latest",
+                             "v", "1.0 beta"]) | st.text(max_size=12)
+_identifiers = st.none() | st.sampled_from([
+    "pkg:generic/dnsmasq@2.78", "pkg:deb/debian/libssl1.1@1.1.1m-0+deb11u1?upstream=openssl", "pkg:", "pkg:x/",
+    "cpe:2.3:a:thekelleys:dnsmasq:2.78:*:*:*:*:*:*:*", "cpe:2.3:a", "cpe:/a:openssl:openssl:1.0.1f"]) | st.text(max_size=30)
+_good_component = st.builds(
+    lambda name, version, purl, cpe: {k: v for k, v in
+                                      {"type": "library", "name": name, "version": version, "purl": purl,
+                                       "cpe": cpe}.items() if v is not None},
+    _names.filter(lambda s: s.strip()), st.none() | _versions, _identifiers, _identifiers)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_good_component, max_size=8))
+def test_well_formed_components_always_yield_an_inventory(db, components):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.json"
+        path.write_text(json.dumps(cyclonedx("1.6", components)), encoding="utf-8")
+        result = collect_sbom(path, db)
+    assert len(result.components) == len(components)
+    inventory = [f for f in result.findings if f.check == "sbom.components.inventory"]
+    assert len(inventory) == 1 and inventory[0].outcome == ("pass" if components else "fail")
+    assert not any(f.outcome == "pass" and f.check != "sbom.components.inventory" for f in result.findings) or not any(
+        f.outcome == "fail" and f.check == "sbom.component.known_vulnerability" for f in result.findings)

@@ -823,3 +823,27 @@ def test_failed_import_leaves_the_store_unchanged(tmp_path, isolated_home):
     with pytest.raises(VulnImportError):
         import_files([write_json(tmp_path / "other.json", osv_record("OSV-9")), bad])
     assert store.read_bytes() == before
+
+
+def test_record_id_that_is_not_an_identifier_names_the_field(tmp_path):
+    with pytest.raises(VulnImportError, match=r"rec.json \(not an id!\): id: String should match pattern"):
+        import_files([write_json(tmp_path / "rec.json", osv_record("not an id!"))])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "affected", "package", "name", "ecosystem", "ranges", "type", "events", "introduced",
+                         "fixed", "versions", "vulnerabilities", "cve", "configurations", "nodes", "cpeMatch",
+                         "criteria", "vulnerable", "severity", "aliases", "summary"]), c, max_size=5),
+    max_leaves=25))
+def test_import_of_arbitrary_json_raises_only_vuln_import_error(doc):
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        try:
+            import_files([path], dest=Path(tmp) / "store")
+        except VulnImportError as exc:
+            assert "\n" not in str(exc)

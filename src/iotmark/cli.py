@@ -167,10 +167,10 @@ def declaration_check(path: Path, as_json: bool = typer.Option(False, "--json"))
 
 @declaration_app.command("schema")
 def declaration_schema() -> None:
-    """Print the JSON Schema of a declaration file."""
-    from iotmark.model import Declaration
+    """Print the JSON Schema of a declaration file (every question typed)."""
+    from iotmark.collect.declaration import json_schema
 
-    _echo_json(Declaration.model_json_schema(by_alias=True))
+    _echo_json(json_schema())
 
 
 @catalog_app.command("classes")

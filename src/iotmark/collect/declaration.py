@@ -202,6 +202,39 @@ def collect_declaration(path: Path, today: dt.date | None = None) -> Declaration
     return DeclarationResult(declaration, declaration_findings(declaration, path.name, today), source, conditions(declaration))
 
 
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "bool": {"type": "boolean"},
+    "string": {"type": "string"},
+    "url": {"type": "string", "pattern": URL_RE.pattern},
+    "email": {"type": "string", "pattern": EMAIL_RE.pattern},
+    "int": {"type": "integer"},
+    "date": {"type": "string", "format": "date"},
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a declaration file, with every questionnaire answer typed (for editors and other tools)."""
+    schema = Declaration.model_json_schema(by_alias=True, mode="validation")
+    sections: dict[str, dict[str, Any]] = {}
+    for question in load_questions():
+        head, _, rest = question.path.partition(".")
+        prop = dict(_JSON_TYPES.get(question.type, {"type": "string", "enum": question.choices}))
+        prop["description"] = question.text
+        if rest:
+            sections.setdefault(head, {})[rest] = {"anyOf": [prop, {"type": "null"}]}
+        else:
+            schema["properties"][head]["description"] = question.text
+    for head, props in sections.items():
+        schema["properties"][head] = {
+            "type": "object",
+            "properties": props,
+            # answers are a closed set; the other sections may carry extra vendor notes
+            "additionalProperties": head != "answers",
+        }
+    schema["title"] = "iotmark vendor declaration"
+    return schema
+
+
 def template(device_class: str, standard_provisions: list[tuple[str, str, str]]) -> str:
     """A blank declaration for a device class, every question commented with what it asks.
 

@@ -8,7 +8,7 @@ import os
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 from pydantic import ValidationError
@@ -103,7 +103,7 @@ class VulnDB:
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_component.values())
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Advisory]:
         for advisories in self._by_component.values():
             yield from advisories
 

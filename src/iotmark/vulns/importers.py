@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from iotmark.vulns.advisory import Advisory, AffectedRange
 from iotmark.vulns.cvss import cvss3_base_score, severity_for_score
@@ -188,7 +188,8 @@ def _merge(groups: dict[tuple[str, str], dict[str, list[Any]]], key: tuple[str, 
 
 
 def _osv_severity(rec: dict[str, Any]) -> tuple[str, float | None]:
-    for item in rec.get("severity") or []:
+    items = rec.get("severity")
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and str(item.get("type", "")).upper() == "CVSS_V3":
             score = cvss3_base_score(str(item.get("score", "")))
             if score is not None:
@@ -240,7 +241,9 @@ def _osv_record(rec: Any, where: str, stats: _Stats, source: str) -> list[Adviso
         return []
     aliases = [a for a in _list(rec.get("aliases"), where, "aliases") if isinstance(a, str)]
     severity, score = _osv_severity(rec)
-    summary = rec.get("summary") or (rec.get("details") or "").strip().split("\n", 1)[0]
+    summary, details = rec.get("summary"), rec.get("details")
+    if not isinstance(summary, str) or not summary.strip():
+        summary = details.strip().split("\n", 1)[0] if isinstance(details, str) else ""
     references = [r["url"] for r in _list(rec.get("references"), where, "references")
                   if isinstance(r, dict) and isinstance(r.get("url"), str)]
     groups: dict[tuple[str, str], dict[str, list[Any]]] = {}
@@ -277,7 +280,7 @@ def _osv_record(rec: Any, where: str, stats: _Stats, source: str) -> list[Adviso
                 group["versions"].append(v)
             else:
                 stats.skip("unparseable version")
-    return _build(rid, aliases, groups, severity, score, summary, references, False, source, stats)
+    return _build(rid, aliases, groups, severity, score, summary, references, False, source, stats, where)
 
 
 # ---------------------------------------------------------------- NVD CVE API 2.0
@@ -287,7 +290,8 @@ def _nvd_severity(metrics: Any) -> tuple[str, float | None]:
     if not isinstance(metrics, dict):
         return "medium", None
     for key in ("cvssMetricV31", "cvssMetricV30", "cvssMetricV2"):
-        items = [m for m in metrics.get(key) or [] if isinstance(m, dict)]
+        found = metrics.get(key)
+        items = [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
         items.sort(key=lambda m: m.get("type") != "Primary")
         for item in items:
             data = item.get("cvssData") if isinstance(item.get("cvssData"), dict) else {}
@@ -346,8 +350,8 @@ def _nvd_item(item: Any, where: str, stats: _Stats, source: str) -> list[Advisor
     if cve.get("vulnStatus") == "Rejected":
         stats.skip("rejected")
         return []
-    summary = next((d.get("value", "") for d in _list(cve.get("descriptions"), where, "descriptions")
-                    if isinstance(d, dict) and d.get("lang") == "en"), "")
+    summary = next((d["value"] for d in _list(cve.get("descriptions"), where, "descriptions")
+                    if isinstance(d, dict) and d.get("lang") == "en" and isinstance(d.get("value"), str)), "")
     severity, score = _nvd_severity(cve.get("metrics"))
     references = list(dict.fromkeys(r["url"] for r in _list(cve.get("references"), where, "references")
                                     if isinstance(r, dict) and isinstance(r.get("url"), str)))
@@ -367,7 +371,8 @@ def _nvd_item(item: Any, where: str, stats: _Stats, source: str) -> list[Advisor
                 if match.get("vulnerable") is True:
                     _nvd_match(match, f"{where}: {field}[{k}]", groups, stats)
     known_exploited = bool(cve.get("cisaExploitAdd"))
-    return _build(cid, [], groups, severity, score, summary, references, known_exploited, source, stats)
+    return _build(cid, [], groups, severity, score, summary, references, known_exploited, source, stats,
+                  where)
 
 
 # ---------------------------------------------------------------- building and storing
@@ -375,7 +380,7 @@ def _nvd_item(item: Any, where: str, stats: _Stats, source: str) -> list[Advisor
 
 def _build(rid: str, aliases: list[str], groups: dict[tuple[str, str], dict[str, list[Any]]], severity: str,
            score: float | None, summary: str, references: list[str], known_exploited: bool, source: str,
-           stats: _Stats) -> list[Advisory]:
+           stats: _Stats, where: str) -> list[Advisory]:
     out = []
     for (component, ecosystem), group in sorted(groups.items()):
         ranges = list(dict.fromkeys(group["affected"]))
@@ -383,11 +388,16 @@ def _build(rid: str, aliases: list[str], groups: dict[tuple[str, str], dict[str,
         if not ranges and not versions:
             stats.skip("no usable ranges")
             continue
-        out.append(Advisory(
-            id=rid, aliases=aliases, component=component, ecosystem=ecosystem, affected=ranges,
-            versions=versions, severity=severity, cvss=score, summary=_one_line(summary),
-            references=references[:20], known_exploited=known_exploited, source=source,
-        ))
+        try:
+            out.append(Advisory(
+                id=rid, aliases=aliases, component=component, ecosystem=ecosystem, affected=ranges,
+                versions=versions, severity=severity, cvss=score, summary=_one_line(summary),
+                references=references[:20], known_exploited=known_exploited, source=source,
+            ))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "record"
+            raise VulnImportError(f"{where}: {field}: {err['msg']}") from None
     return out
 
 
