@@ -847,3 +847,17 @@ def test_import_of_arbitrary_json_raises_only_vuln_import_error(doc):
             import_files([path], dest=Path(tmp) / "store")
         except VulnImportError as exc:
             assert "\n" not in str(exc)
+
+
+def test_import_result_reads_as_one_line_per_file(tmp_path):
+    result = import_files([write_json(tmp_path / "rec.json", osv_record())], dest=tmp_path / "store")
+    assert str(result) == (f"{tmp_path / 'rec.json'}: osv, 1 records, 1 advisories, skipped: 1 git ranges\n"
+                           f"{tmp_path / 'store'}: 1 advisories stored")
+
+
+def test_broken_store_is_reported_as_an_import_error(isolated_home):
+    store = isolated_home / "vulns"
+    store.mkdir(parents=True)
+    (store / "advisories.json").write_text('{"advisories": [{"id": "CVE-2099-1"}]}', encoding="utf-8")
+    with pytest.raises(VulnImportError, match=r"advisories.json: advisories\[0\] \(CVE-2099-1\) component: Field required"):
+        VulnDB.load()

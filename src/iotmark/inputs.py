@@ -33,7 +33,8 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _depth(value: Any, limit: int) -> int:
+def nesting_depth(value: Any, limit: int) -> int:
+    """Depth of nested lists/dicts, walked without recursion; stops early once past `limit`."""
     stack = [(value, 1)]
     deepest = 0
     while stack:
@@ -82,7 +83,7 @@ def read_structured(path: Path, max_bytes: int = MAX_BYTES) -> Any:
         where = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{path}: invalid YAML{where}: {problem}") from None
-    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise InputError(f"{path}: nesting deeper than {MAX_DEPTH} levels")
     return data
 

@@ -112,7 +112,8 @@ class Finding(Strict):
     def key(self) -> str:
         """Stable identity of a finding inside a bundle, used to trace verdicts back to findings."""
         ev = self.evidence
-        where = "|".join(str(x) for x in (ev.path, ev.line, ev.address, ev.port, self.component) if x is not None)
+        parts = (ev.path, ev.line, ev.address, ev.port, self.component, ",".join(self.cve) or None)
+        where = "|".join(str(x) for x in parts if x is not None)
         return f"{self.check}@{where}" if where else self.check
 
 

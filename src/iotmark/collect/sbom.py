@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from iotmark import __version__
+from iotmark.inputs import nesting_depth
 from iotmark.model import Component, Evidence, EvidenceSource, Finding
 from iotmark.vulns import Advisory, VersionError, VulnDB, identify
 
@@ -78,15 +79,8 @@ def _load(path: Path) -> tuple[Any, bytes]:
         raise SbomError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except ValueError as exc:  # e.g. integers beyond Python's digit limit
         raise SbomError(f"{path.name}: not valid JSON ({exc})") from None
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise SbomError(f"{path.name}: JSON nested too deeply; expected at most {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+    if nesting_depth(doc, MAX_DEPTH) > MAX_DEPTH:
+        raise SbomError(f"{path.name}: JSON nested too deeply; expected at most {MAX_DEPTH} levels")
     return doc, data
 
 

@@ -5,8 +5,8 @@ or NVD exports (see import_files) under user_data_dir().
 """
 
 from iotmark.vulns.advisory import Advisory, AffectedRange
-from iotmark.vulns.db import VulnDataError, VulnDB, user_data_dir
-from iotmark.vulns.importers import FileImport, ImportResult, VulnImportError, import_files
+from iotmark.vulns.db import VulnDataError, VulnDB, VulnImportError, user_data_dir
+from iotmark.vulns.importers import FileImport, ImportResult, import_files
 from iotmark.vulns.names import ComponentId, Cpe, Purl, canonical_name, identify, parse_cpe, parse_purl
 from iotmark.vulns.versions import Version, VersionError, compare_versions, parse_version, split_distro_version
 

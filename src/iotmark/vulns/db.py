@@ -25,8 +25,12 @@ MAX_DATA_FILE_BYTES = 512 * 1024 * 1024
 SHIPPED_FILES = ("embedded.yaml",)
 
 
-class VulnDataError(ValueError):
-    """A vulnerability data file that cannot be loaded (one line naming the file and the problem)."""
+class VulnImportError(ValueError):
+    """Input that cannot be imported; the message is one line naming the file and the field."""
+
+
+class VulnDataError(VulnImportError):
+    """A stored or hand-written data file that cannot be loaded (one line naming the file and the problem)."""
 
 
 def user_data_dir() -> Path:

@@ -17,9 +17,10 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, Field, ValidationError
 
+from iotmark.inputs import nesting_depth
 from iotmark.vulns.advisory import Advisory, AffectedRange
 from iotmark.vulns.cvss import cvss3_base_score, severity_for_score
-from iotmark.vulns.db import STORE_SCHEMA, VulnDataError, parse_advisories, user_data_dir
+from iotmark.vulns.db import STORE_SCHEMA, VulnDataError, VulnImportError, parse_advisories, user_data_dir
 from iotmark.vulns.names import canonical_from_cpe, identify, parse_cpe
 from iotmark.vulns.versions import VersionError, parse_version
 
@@ -27,10 +28,6 @@ MAX_IMPORT_BYTES = 512 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 MAX_ZIP_MEMBERS = 1_000_000
 STORE_FILE = "advisories.json"
-
-
-class VulnImportError(ValueError):
-    """Input that cannot be imported; the message is one line naming the file and the field."""
 
 
 class FileImport(BaseModel):
@@ -58,6 +55,17 @@ class ImportResult(BaseModel):
     def skipped(self) -> int:
         return sum(f.skipped for f in self.files)
 
+    def __str__(self) -> str:
+        lines = []
+        for f in self.files:
+            extra = [f"{n} {reason}" for reason, n in f.skipped_reasons.items()]
+            if f.skipped_git_ranges:
+                extra.append(f"{f.skipped_git_ranges} git ranges")
+            skipped = f", skipped: {', '.join(extra)}" if extra else ""
+            lines.append(f"{f.path}: {f.format}, {f.records} records, {f.imported} advisories{skipped}")
+        lines.append(f"{self.dest}: {self.stored} advisories stored")
+        return "\n".join(lines)
+
 
 class _Stats:
     def __init__(self) -> None:
@@ -74,15 +82,8 @@ class _Stats:
 
 
 def _check_depth(doc: Any, where: str) -> None:
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise VulnImportError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+    if nesting_depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise VulnImportError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _parse_json(data: bytes, where: str) -> Any:
