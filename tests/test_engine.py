@@ -188,3 +188,22 @@ def test_evidence_source_digest_matches_file() -> None:
     [source] = bundle.sources
     assert isinstance(source, EvidenceSource)
     assert source.sha256 == hashlib.sha256((sample / "declaration.yaml").read_bytes()).hexdigest()
+
+
+def test_device_class_decides_required_level(sample_bundle: Bundle) -> None:
+    from iotmark.catalog import device_class
+
+    lock = device_class("smart-lock")
+    result = assess(sample_bundle, device_class=lock)
+    assert (result.level, result.required_level, result.meets_class) == (1, 4, False)
+    plug = assess(sample_bundle)
+    assert (plug.level, plug.required_level, plug.meets_class) == (1, 1, True)
+
+
+def test_class_evidence_requirement_is_enforced() -> None:
+    from iotmark.catalog import device_class
+
+    general = device_class("consumer-general")
+    assert "sbom" in general.required_evidence
+    result = assess(bundle_with(), device_class=general.model_copy(update={"minimum_level": 0}))
+    assert result.meets_class is False  # no SBOM evidence, whatever the level

@@ -27,7 +27,7 @@ from iotmark.model import (
     Verdict,
     VerdictValue,
 )
-from iotmark.assess.levels import also_covers, compute_levels
+from iotmark.assess.levels import also_covers, compute_levels, evidence_kinds
 
 MIN_CONFIDENCE = 0.5  # below this a failing finding asks for review instead of deciding FAIL
 HUB = "etsi-en-303-645"
@@ -190,7 +190,8 @@ def assess(
         level=level,
         level_name=level_name,
         required_level=dclass.minimum_level,
-        meets_class=level >= dclass.minimum_level and bool(levels),
+        meets_class=bool(levels) and level >= dclass.minimum_level
+        and set(dclass.required_evidence) <= evidence_kinds(bundle),
         levels=levels,
         also_covers=also_covers(standard, verdicts, ("equivalent",)),
         also_supports=also_covers(standard, verdicts, ("partial",)),

@@ -80,12 +80,13 @@ def _duplicates(values: Iterable[Any]) -> list[Any]:
 
 def _check_standard(name: str, std: Standard) -> None:
     """Cross-field checks pydantic cannot express: unique ids and references that must resolve inside the file."""
-    if name != f"{std.id}.yaml" and not name.startswith(f"{std.id}@"):
+    if name not in (f"{std.id}.yaml", f"{std.ref}.yaml"):
         raise CatalogError(f"catalog file {name}: standard id '{std.id}' does not match the file name")
     for what, values in (
         ("provision", [p.id for p in std.provisions]),
         ("category", [c.id for c in std.categories]),
         ("condition", [c.key for c in std.conditions]),
+        ("feature", [f.letter for f in std.features]),
         ("IXIT", [x.id for x in std.ixit]),
         ("test case", [t.id for p in std.provisions for t in p.test_cases]),
     ):
@@ -93,6 +94,7 @@ def _check_standard(name: str, std: Standard) -> None:
             raise CatalogError(f"catalog file {name}: duplicate {what} id(s): {', '.join(map(str, dups))}")
     categories = {c.id for c in std.categories}
     conditions = {c.key for c in std.conditions}
+    features = {f.letter for f in std.features}
     ixit = {x.id for x in std.ixit}
     for p in std.provisions:
         where = f"catalog file {name}: provision '{p.id}'"
@@ -102,12 +104,17 @@ def _check_standard(name: str, std: Standard) -> None:
             raise CatalogError(f"{where}: 'conditional' and 'condition' disagree")
         if p.condition is not None and p.condition not in conditions:
             raise CatalogError(f"{where}: unknown condition '{p.condition}'")
+        if unknown := [f for f in p.features if f not in features]:
+            raise CatalogError(f"{where}: unknown feature(s) {', '.join(unknown)}")
         for tc in p.test_cases:
             if unknown := [x for x in tc.ixit if x not in ixit]:
                 raise CatalogError(f"{where}: test case '{tc.id}' refers to unknown IXIT {', '.join(unknown)}")
     for cond in std.conditions:
         if unknown := [pid for pid in cond.provisions if not std.has(pid)]:
             raise CatalogError(f"catalog file {name}: condition '{cond.key}' lists unknown provision(s) {unknown}")
+    for feature in std.features:
+        if unknown := [pid for pid in feature.provisions if not std.has(pid)]:
+            raise CatalogError(f"catalog file {name}: feature '{feature.letter}' lists unknown provision(s) {unknown}")
 
 
 def _version_key(version: str) -> tuple[Any, ...]:
@@ -118,7 +125,10 @@ def _version_key(version: str) -> tuple[Any, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _standards() -> dict[str, list[Standard]]:
-    """Every standard file, parsed and checked, grouped by id with the newest version first."""
+    """Every standard file, parsed and checked, grouped by id: the default version first, then newest to oldest.
+
+    A bare id resolves to the version whose file says `default: true` (at most one per id), else to the newest.
+    levels.yaml's ladder is attached to that default version only."""
     raw_levels = _read_levels_file()
     found: dict[str, list[Standard]] = {}
     names = sorted(e.name for e in _data_dir().iterdir() if e.name.endswith(".yaml") and e.name not in _NOT_STANDARDS)
@@ -131,14 +141,17 @@ def _standards() -> dict[str, list[Standard]]:
         except ValidationError as exc:
             raise _invalid(name, raw, exc) from None
         _check_standard(name, std)
-        if raw_levels is not None and raw_levels[0] == std.id:
-            std = _with_levels(std, raw_levels[1])
         versions = found.setdefault(std.id, [])
         if any(s.version == std.version for s in versions):
             raise CatalogError(f"catalog file {name}: {std.ref} is defined twice")
         versions.append(std)
-    for versions in found.values():
+    for sid, versions in found.items():
+        if len(marked := [s.version for s in versions if s.default]) > 1:
+            raise CatalogError(f"catalog: standard '{sid}' has more than one default version: {', '.join(marked)}")
         versions.sort(key=lambda s: _version_key(s.version), reverse=True)
+        versions.sort(key=lambda s: not s.default)  # stable: the default first, the rest newest first
+        if raw_levels is not None and raw_levels[0] == sid:
+            versions[0] = _with_levels(versions[0], raw_levels[1])
     if not found:
         raise CatalogError("the catalog holds no standards")
     return found
@@ -149,13 +162,13 @@ def _known() -> str:
 
 
 def list_standards() -> list[Standard]:
-    """Every standard in the catalog (all versions), sorted by id, newest version first."""
+    """Every standard in the catalog (all versions), sorted by id; per id the default version first, then newest first."""
     return [s for _, stds in sorted(_standards().items()) for s in stds]
 
 
 @functools.lru_cache(maxsize=64)
 def load_standard(ref: str) -> Standard:
-    """A standard by `id` (newest version) or `id@version`, e.g. `etsi-en-303-645@2.1.1`."""
+    """A standard by `id` (its default version, else the newest) or `id@version`, e.g. `etsi-en-303-645@3.1.1`."""
     sid, _, version = ref.strip().partition("@")
     versions = _standards().get(sid)
     if not versions:
@@ -247,6 +260,8 @@ def _levels(standard: str) -> tuple[Level, ...]:
     raw = _read_levels_file()
     if raw is None or raw[0] != std.id:
         raise CatalogError(f"no certification levels are defined for '{std.id}'")
+    if std is not load_standard(std.id):
+        raise CatalogError(f"certification levels are defined for {load_standard(std.id).ref} only, not {std.ref}")
     return tuple(raw[1])
 
 

@@ -66,6 +66,15 @@ class Condition(_Data):
     provisions: list[str] = Field(default_factory=list)
 
 
+class Feature(_Data):
+    """A feature, capability or mechanism whose presence makes a provision apply (EN 303 645 V3 Annex B marks these
+    `F (letter)`, next to the numbered conditions `C (n)`)."""
+
+    letter: str = Field(pattern=r"^[a-z]{1,2}$")
+    meaning: str
+    provisions: list[str] = Field(default_factory=list)
+
+
 class Ixit(_Data):
     """An ETSI TS 103 701 IXIT document: the extra information the supplier gives the test lab."""
 
@@ -75,7 +84,8 @@ class Ixit(_Data):
 
 
 class Provision(_Data):
-    """One requirement of a standard. `status` is the standard's own marking (EN 303 645: M, R, M C (n), R C (n))."""
+    """One requirement of a standard. `status` is the standard's own marking (EN 303 645: M, R, M C (n), R C (n);
+    V3 adds feature markers such as M F (a)). `features` holds the letters of those feature markers."""
 
     id: str
     title: str
@@ -84,6 +94,7 @@ class Provision(_Data):
     mandatory: bool = False
     conditional: bool = False
     condition: str | None = None
+    features: list[str] = Field(default_factory=list)
     category: str | None = None
     levels: list[int] = Field(default_factory=list)
     test_cases: list[TestCase] = Field(default_factory=list)
@@ -102,9 +113,11 @@ class Standard(_Data):
     published: str | None = None
     sources: list[Source] = Field(default_factory=list)
     verified: bool = False
+    default: bool = False  # the version a bare id resolves to when the catalog holds several (else the newest)
     status_meaning: dict[str, str] = Field(default_factory=dict)
     categories: list[Category] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+    features: list[Feature] = Field(default_factory=list)
     ixit: list[Ixit] = Field(default_factory=list)
     provisions: list[Provision]
     notes: list[str] = Field(default_factory=list)
