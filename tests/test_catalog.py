@@ -15,6 +15,7 @@ from iotmark.catalog import CatalogError, loader
 from iotmark.model import DeviceClass
 
 EN = "etsi-en-303-645"
+EN3 = f"{EN}@3.1.1"
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,123 @@ def test_unknown_provision_is_a_catalog_error(en):
         en.provision("9.9-9")
 
 
+# ---------------------------------------------------------------- ETSI EN 303 645 V3 (etsi-en-303-645@3.1.1)
+
+# Annex B Table B.1 status forms used by the V3 sources: M/R, optionally with C (n), F (x) or C F (n, x).
+V3_STATUS = r"(M|R)( C \(\d+\)| F \([a-z]{1,2}\)| C F \(\d+, [a-z]{1,2}\))?"
+
+
+@pytest.fixture(scope="module")
+def en3() -> catalog.Standard:
+    return catalog.load_standard(EN3)
+
+
+def test_en3_has_78_provisions_36_mandatory_42_recommended(en3):
+    assert len(en3.provisions) == 78
+    assert sum(p.mandatory for p in en3.provisions) == 36
+    assert sum(not p.mandatory for p in en3.provisions) == 42
+
+
+def test_en3_status_counts_as_table_b1_gives_them(en3):
+    kinds = Counter(p.status.split(" (")[0] for p in en3.provisions)
+    assert kinds == {"M": 11, "M C": 3, "M C F": 1, "M F": 21, "R": 21, "R C": 5, "R F": 16}
+
+
+def test_en3_statuses_use_the_table_b1_pattern(en3):
+    import re
+
+    for p in en3.provisions:
+        assert re.fullmatch(V3_STATUS, p.status), (p.id, p.status)
+        assert p.mandatory == p.status.startswith("M"), p.id
+
+
+def test_en3_provision_ids_by_clause(en3):
+    ids = en3.ids()
+    assert ids[0] == "5.0-1" and ids[-1] == "6-8"
+    per_clause = Counter(pid.split("-")[0] for pid in ids)
+    assert per_clause == {
+        "5.0": 1, "5.1": 6, "5.2": 3, "5.3": 19, "5.4": 4, "5.5": 8, "5.6": 10,
+        "5.7": 2, "5.8": 3, "5.9": 3, "5.10": 1, "5.11": 4, "5.12": 3, "5.13": 2, "6": 9,
+    }
+    split = {"5.1-2A", "5.3-4A", "5.3-4B", "5.3-6A", "5.3-6B", "5.3-15A", "5.3-15B", "5.6-4A", "5.6-4B",
+             "5.13-1A", "5.13-1B", "6-3A", "6-3B"}
+    assert split <= set(ids)
+    assert not {"4-1", "5.3-4", "5.3-6", "5.13-1", "6-3"} & set(ids)
+
+
+def test_en3_examples_of_status(en3):
+    assert en3.provision("5.0-1").status == "M"
+    assert en3.provision("5.1-1").status == "M F (a)"
+    assert en3.provision("5.1-2A").status == "R"
+    assert en3.provision("5.1-5").status == "M C F (14, e)"
+    assert en3.provision("5.3-2").status == "M C (15)"
+    assert en3.provision("5.3-8").status == "M C (12)"
+    assert en3.provision("5.3-14").status == "R C (3)"
+    assert en3.provision("5.5-8").status == "M C (16)"
+    assert en3.provision("5.11-1").status == "M"
+    assert en3.provision("6-7").status == "R F (aa)"
+
+
+def test_en3_conditions_keep_table_numbers_and_resolve(en3):
+    assert [c.number for c in en3.conditions] == [3, 12, 14, 15, 16]
+    numbers = {c.key: c.number for c in en3.conditions}
+    for p in en3.provisions:
+        has_c = " C " in f" {p.status} "
+        assert p.conditional == has_c, p.id
+        if has_c:
+            assert f"({numbers[p.condition]}" in p.status, p.id
+            assert p.id in next(c for c in en3.conditions if c.key == p.condition).provisions
+    assert sum(p.conditional for p in en3.provisions) == 9
+    assert sorted(pid for c in en3.conditions for pid in c.provisions) == sorted(
+        p.id for p in en3.provisions if p.conditional
+    )
+
+
+def test_en3_features_are_a_to_aa_and_resolve(en3):
+    letters = [f.letter for f in en3.features]
+    assert letters == [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["aa"]
+    for p in en3.provisions:
+        marked = p.status.split("(")[-1].rstrip(")").split(", ")[-1] if " F" in p.status else None
+        assert p.features == ([marked] if marked else []), p.id
+        for letter in p.features:
+            assert p.id in next(f for f in en3.features if f.letter == letter).provisions
+    assert sum(bool(p.features) for p in en3.provisions) == 38
+    assert all(f.provisions for f in en3.features)
+
+
+def test_en3_is_secondary_sourced_and_has_no_test_cases(en3):
+    assert en3.verified is False
+    assert all(p.verified_status is False for p in en3.provisions)
+    assert en3.test_case_count() == 0 and en3.ixit == []
+    ruuvi = en3.sources[0]
+    assert (ruuvi.repo, ruuvi.path, ruuvi.commit) == (
+        "ruuvi/ruuvi.gateway_esp.c", "cra/303645/ICS_Ruuvi_Gateway.md", "9120ed3360f1c16fec5d618b264652ed8713dd00",
+    )
+    assert any("TS 103 701" in n for n in en3.notes)
+
+
+def test_en3_has_descriptions_of_its_own(en3):
+    for p in en3.provisions:
+        assert p.title and p.description, p.id
+        assert "shall" not in p.description and "should" not in p.description, p.id
+
+
+def test_en3_gets_no_levels_and_no_mappings(en3):
+    assert all(p.levels == [] for p in en3.provisions)
+    with pytest.raises(CatalogError, match=r"defined for etsi-en-303-645@2\.1\.1 only"):
+        catalog.load_levels(EN3)
+    v2_levels = catalog.level_provisions(EN)
+    assert v2_levels[2] == catalog.load_standard(EN).ids(mandatory=True)
+
+
+def test_en3_catalog_json_counts():
+    data = catalog.catalog_as_json(EN3)
+    json.dumps(data)
+    assert (data["id"], data["version"]) == (EN, "3.1.1")
+    assert data["counts"] == {"provisions": 78, "mandatory": 36, "recommended": 42, "conditional": 9, "test_cases": 0, "ixit": 0}
+    assert data["provisions"][6]["id"] == "5.1-5" and data["provisions"][6]["features"] == ["e"]
+
+
 # ---------------------------------------------------------------- other standards
 
 
@@ -171,9 +289,10 @@ def test_singapore_cls_has_four_levels():
     assert std.ids() == ["L1", "L2", "L3", "L4"]
 
 
-def test_catalog_lists_nine_standards():
+def test_catalog_lists_nine_standards_in_ten_versions():
     assert [s.id for s in catalog.list_standards()] == [
         "cra-annex-i",
+        EN,
         EN,
         "nistir-8259a",
         "nistir-8259b",
@@ -192,16 +311,25 @@ def test_version_ref_selects_that_version():
     std = catalog.load_standard(f"{EN}@2.1.1")
     assert (std.id, std.version) == (EN, "2.1.1")
     assert std is catalog.load_standard(EN)
+    v3 = catalog.load_standard(EN3)
+    assert (v3.id, v3.version) == (EN, "3.1.1")
+
+
+def test_bare_en_id_stays_on_the_default_2_1_1_although_3_1_1_is_newer():
+    assert catalog.load_standard(EN).version == "2.1.1"
+    assert catalog.load_standard(EN).default and not catalog.load_standard(EN3).default
+    assert [s.version for s in catalog.list_standards() if s.id == EN] == ["2.1.1", "3.1.1"]
+    assert catalog.catalog_as_json(EN)["version"] == "2.1.1"
 
 
 def test_unknown_standard_error_lists_known_ones():
-    with pytest.raises(CatalogError, match=r"^unknown standard 'nope'; known: cra-annex-i \(2024/2847\), etsi-en-303-645 \(2\.1\.1\)"):
+    with pytest.raises(CatalogError, match=r"^unknown standard 'nope'; known: cra-annex-i \(2024/2847\), etsi-en-303-645 \(2\.1\.1, 3\.1\.1\), "):
         catalog.load_standard("nope")
 
 
 def test_unknown_version_error_lists_known_versions():
-    with pytest.raises(CatalogError, match=r"^unknown version '3\.1\.1' of standard 'etsi-en-303-645'; known: 2\.1\.1$"):
-        catalog.load_standard(f"{EN}@3.1.1")
+    with pytest.raises(CatalogError, match=r"^unknown version '3\.1\.2' of standard 'etsi-en-303-645'; known: 2\.1\.1, 3\.1\.1$"):
+        catalog.load_standard(f"{EN}@3.1.2")
 
 
 def test_catalog_as_json_matches_the_cli_contract():
@@ -387,3 +515,29 @@ def test_device_class_with_missing_level_is_rejected(data_copy):
     _edit(data_copy / "device-classes.yaml", lambda d: d["device_classes"][0].update(minimum_level=7))
     with pytest.raises(CatalogError, match=r"^catalog file device-classes\.yaml: device class 'consumer-low': minimum_level 7"):
         catalog.load_device_classes()
+
+
+def test_two_default_versions_are_rejected(data_copy):
+    _edit(data_copy / "etsi-en-303-645@3.1.1.yaml", lambda d: d.update(default=True))
+    with pytest.raises(CatalogError, match=r"standard 'etsi-en-303-645' has more than one default version: "):
+        catalog.list_standards()
+
+
+def test_without_a_default_the_newest_version_wins(data_copy):
+    _edit(data_copy / "etsi-en-303-645.yaml", lambda d: d.update(default=False))
+    _edit(data_copy / "levels.yaml", lambda d: d["levels"][0].update(provisions=["5.1-1"]))
+    assert catalog.load_standard(EN).version == "3.1.1"
+
+
+def test_unknown_feature_letter_is_rejected(data_copy):
+    def change(d):
+        d["provisions"][1]["features"] = ["zz"]
+    _edit(data_copy / "etsi-en-303-645@3.1.1.yaml", change)
+    with pytest.raises(CatalogError, match=r"^catalog file etsi-en-303-645@3\.1\.1\.yaml: provision '5\.1-1': unknown feature\(s\) zz$"):
+        catalog.list_standards()
+
+
+def test_versioned_file_name_must_match_its_version(data_copy):
+    (data_copy / "etsi-en-303-645@3.1.1.yaml").rename(data_copy / "etsi-en-303-645@9.9.yaml")
+    with pytest.raises(CatalogError, match=r"^catalog file etsi-en-303-645@9\.9\.yaml: standard id 'etsi-en-303-645' does not match"):
+        catalog.list_standards()

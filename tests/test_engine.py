@@ -207,3 +207,19 @@ def test_class_evidence_requirement_is_enforced() -> None:
     assert "sbom" in general.required_evidence
     result = assess(bundle_with(), device_class=general.model_copy(update={"minimum_level": 0}))
     assert result.meets_class is False  # no SBOM evidence, whatever the level
+
+
+def test_version_3_assessment_has_no_version_2_levels(sample_bundle: Bundle) -> None:
+    result = assess(sample_bundle, "etsi-en-303-645@3.1.1")
+    assert result.standard_version == "3.1.1"
+    assert len(result.verdicts) == 78
+    assert result.levels == [] and result.level == 0
+
+
+def test_feature_limited_mandatory_provision_can_be_excepted() -> None:
+    v3 = load_standard("etsi-en-303-645@3.1.1")
+    feature_only = next(p for p in v3.provisions if p.mandatory and p.features and not p.conditional)
+    declaration = Declaration(target=TARGET, provisions={
+        feature_only.id: ProvisionAnswer(applies=False, justification="the device lacks this feature")})
+    result = assess(bundle_with(declaration=declaration), "etsi-en-303-645@3.1.1")
+    assert verdict(result, feature_only.id).verdict.value == "NOT_APPLICABLE"

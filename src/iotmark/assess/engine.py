@@ -99,7 +99,8 @@ def judge_provision(
         if not justification:
             return Verdict(**base, verdict=VerdictValue.FAIL, answers=[answer_path], findings=keys,
                            reason="declared not applicable without a justification")
-        if provision.mandatory and not provision.conditional:
+        # A feature marker (EN 303 645 V3 "F (x)") limits a provision to devices with that feature, like a condition.
+        if provision.mandatory and not provision.conditional and not provision.features:
             return Verdict(**base, verdict=VerdictValue.FAIL, answers=[answer_path], findings=keys,
                            reason="declared not applicable, but the provision is mandatory without condition")
         return Verdict(**base, verdict=VerdictValue.NOT_APPLICABLE, answers=[answer_path], test_cases=no_cases,

@@ -20,7 +20,7 @@ def evidence_kinds(bundle: Bundle) -> set[str]:
 def compute_levels(standard: Standard, verdicts: list[Verdict], bundle: Bundle) -> list[LevelResult]:
     """Each level of the standard's ladder with what is missing; levels are cumulative."""
     try:
-        ladder = load_levels(standard.id)
+        ladder = load_levels(standard.ref)
     except Exception:  # noqa: BLE001 - a standard without a ladder simply has no levels
         return []
     by_id = {v.provision: v for v in verdicts}
