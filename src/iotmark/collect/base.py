@@ -1,6 +1,6 @@
 """What every collector shares: the check registry (data), the Collector protocol and Finding construction.
 
-Each check is declared once in `collect/data/checks.yaml` with its id, title, evidence kind and the catalog
+Each check is declared once in `collect/data/checks.yaml` or a collector's own `checks-<name>.yaml` with its id, title, evidence kind and the catalog
 provisions it bears on. Collectors create findings through `make_finding`, so titles and provision mappings
 live in data, not scattered through code.
 """
@@ -38,20 +38,24 @@ class Collector(Protocol):
     def collect(self, source: Path, **options: Any) -> Bundle: ...
 
 
-def _data_text(name: str) -> str:
-    return resources.files("iotmark.collect").joinpath("data", name).read_text(encoding="utf-8")
+def _check_files() -> list[Any]:
+    """checks.yaml plus one checks-<collector>.yaml per collector, in name order."""
+    data = resources.files("iotmark.collect").joinpath("data")
+    names = sorted(p.name for p in data.iterdir() if p.name.startswith("checks") and p.name.endswith(".yaml"))
+    return [data.joinpath(n) for n in names]
 
 
 @functools.lru_cache(maxsize=1)
 def check_registry() -> dict[str, CheckSpec]:
-    """All known checks, by id (collect/data/checks.yaml)."""
-    raw = yaml.safe_load(_data_text("checks.yaml")) or {}
+    """All known checks, by id (collect/data/checks*.yaml)."""
     registry: dict[str, CheckSpec] = {}
-    for entry in raw.get("checks", []):
-        spec = CheckSpec.model_validate(entry)
-        if spec.id in registry:
-            raise ValueError(f"checks.yaml: duplicate check id {spec.id!r}")
-        registry[spec.id] = spec
+    for file in _check_files():
+        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for entry in raw.get("checks", []):
+            spec = CheckSpec.model_validate(entry)
+            if spec.id in registry:
+                raise ValueError(f"{file.name}: duplicate check id {spec.id!r}")
+            registry[spec.id] = spec
     return registry
 
 
