@@ -1,0 +1,1 @@
+"""Firmware image analysis: sandboxed extraction, then analysers over the extracted root filesystems."""
