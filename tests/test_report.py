@@ -216,11 +216,11 @@ def certificate(assessment) -> Certificate:
 
 
 def test_formats_are_the_six_agreed_ones():
-    assert FORMATS == ("html", "pdf", "json", "sarif", "vex", "oscal")
+    assert FORMATS == ("html", "pdf", "json", "sarif", "vex", "oscal", "sbom")
 
 
 def test_unknown_format_is_a_report_error_naming_the_choices(tmp_path, bundle):
-    with pytest.raises(ReportError, match=r"unknown report format 'docx'; choose one of: html, pdf, json, sarif, vex, oscal"):
+    with pytest.raises(ReportError, match=r"unknown report format 'docx'; choose one of: html, pdf, json, sarif, vex, oscal, sbom"):
         render("docx", tmp_path / "x.docx", bundle)
     assert issubclass(ReportError, ValueError)
 
@@ -658,3 +658,32 @@ def test_oscal_needs_an_assessment(tmp_path, bundle):
 ])
 def test_oscal_control_ids_are_tokens(provision, token):
     assert oscal.control_id(provision) == token
+
+
+# ---------------------------------------------------------------- CycloneDX SBOM
+
+
+def test_sbom_passes_the_official_cyclonedx_1_6_schema_with_component_evidence(bundle):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from iotmark.report import sbom
+
+    bundle.components[1] = bundle.components[1].model_copy(
+        update={"confidence": 0.7, "found_in": ["/bin/busybox", "/usr/lib/opkg/status"]})
+    bom = sbom.build(bundle)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom)) is None
+    assert "vulnerabilities" not in bom
+    busybox = bom["components"][1]
+    assert busybox["evidence"] == {
+        "occurrences": [{"location": "/bin/busybox"}, {"location": "/usr/lib/opkg/status"}],
+        "identity": [{"field": "version", "confidence": 0.7}],
+    }
+    expected = uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, "urn:iotmark:sbom"), bundle.digest())
+    assert bom["serialNumber"] == f"urn:uuid:{expected}"
+
+
+def test_sbom_is_a_report_format(tmp_path, bundle):
+    assert render("sbom", tmp_path, bundle) == tmp_path / "sbom.cdx.json"
+    assert [c["name"] for c in json.loads((tmp_path / "sbom.cdx.json").read_text())["components"]] == [
+        "openssl", "busybox", "lighttpd"]

@@ -145,6 +145,10 @@ class Component(Strict):
     purl: str | None = None
     cpe: str | None = None
     supplier: str | None = None
+    # How sure the collector is of name and version (1.0 from an SBOM or package database, lower from a
+    # version string found in a binary), and where in the image it was seen.
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    found_in: list[str] = Field(default_factory=list)
 
 
 class EvidenceSource(Strict):

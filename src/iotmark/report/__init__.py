@@ -11,7 +11,7 @@ from pathlib import Path
 
 from iotmark.model import Assessment, Bundle, Certificate
 
-FORMATS = ("html", "pdf", "json", "sarif", "vex", "oscal")
+FORMATS = ("html", "pdf", "json", "sarif", "vex", "oscal", "sbom")
 
 # format -> (module under iotmark.report, file name used when `out` is a directory)
 _MODULES: dict[str, tuple[str, str]] = {
@@ -21,6 +21,7 @@ _MODULES: dict[str, tuple[str, str]] = {
     "sarif": ("sarif", "report.sarif"),
     "vex": ("vex", "vex.cdx.json"),
     "oscal": ("oscal", "assessment-results.oscal.json"),
+    "sbom": ("sbom", "sbom.cdx.json"),
 }
 
 

@@ -45,6 +45,11 @@ def _component(c: Component, ref: str) -> dict[str, Any]:
         out["cpe"] = c.cpe
     if c.purl:
         out["purl"] = c.purl
+    if c.found_in:
+        out["evidence"] = {"occurrences": [{"location": where} for where in c.found_in]}
+    if c.confidence is not None:
+        out.setdefault("evidence", {})["identity"] = [{"field": "version" if c.version else "name",
+                                                      "confidence": round(c.confidence, 2)}]
     return out
 
 
