@@ -162,6 +162,11 @@ def read_accounts(corpus: Corpus) -> tuple[list[Account], list[str]]:
     return unique, used
 
 
+def _shadowed(corpus: Corpus, files: list[str]) -> bool:
+    """True when some passwd entry says its password is in the shadow file ("x")."""
+    return any(fields[1] == "x" for rel in files for _, fields, _ in _account_lines(corpus, rel) if len(fields) >= 7)
+
+
 def _masked_line(acc: Account) -> str:
     fields = acc.raw.split(":")
     fields[1] = mask_hash(fields[1]) if acc.scheme not in ("plain",) else mask(fields[1])
@@ -198,7 +203,12 @@ def account_findings(corpus: Corpus) -> list[Finding]:
     if not files:
         return [make_finding("firmware.accounts.reviewed", "not_tested",
                              "No passwd or shadow file was found in the image, so its accounts were not examined.",
-                             evidence={"source": corpus.image})]
+                             evidence=evidence(corpus, ""))]
+    if not accounts and _shadowed(corpus, files):
+        return [make_finding("firmware.accounts.reviewed", "not_tested",
+                             f"{', '.join('/' + f for f in files)} point to a shadow file for the passwords, and no "
+                             "shadow file is in the image, so the passwords were not examined.",
+                             evidence=evidence(corpus, files[0]))]
     findings: list[Finding] = []
     for acc in accounts[:MAX_ACCOUNTS_CRACKED * 4]:
         ev = evidence(corpus, acc.path, line=acc.line, excerpt=_masked_line(acc), account=acc.user,

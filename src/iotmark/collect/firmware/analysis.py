@@ -90,7 +90,7 @@ def _run(name: str, step: Callable[[], list[Finding]], image_name: str) -> list[
         log.exception("firmware analyser %s failed", name)
         return [make_finding("firmware.analysis.error", "error",
                              f"The {name} analyser failed: {type(exc).__name__}: {exc}",
-                             title=f"Firmware {name} analysis failed", evidence={"source": image_name})]
+                             title=f"Firmware {name} analysis failed", evidence={"source": image_name, "path": "/"})]
 
 
 def analyse_root(view: RootView, *, image_name: str = "", db: VulnDB | None = None) -> Analysis:

@@ -15,7 +15,7 @@ import yaml
 from iotmark.collect.base import make_finding
 from iotmark.collect.firmware.corpus import Corpus, evidence
 from iotmark.model import Component, Finding
-from iotmark.vulns import Advisory, VersionError, VulnDB, identify
+from iotmark.vulns import Advisory, ComponentId, VersionError, VulnDB, identify
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ DISTRO_CONFIDENCE = 0.6  # a distribution revision may carry back-ported fixes
 MODULES_CONFIDENCE = 0.85
 MODULES_DIR = re.compile(r"^lib/modules/(\d+\.\d+(?:\.\d+)?)[^/]*/")
 MAX_HITS_PER_FILE = 8
+OPKG_RELEASE = re.compile(r"^(\d[^-]*)-(?:r)?\d+(?:\.\d+)*$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,6 +49,7 @@ class Sighting:
     offset: int | None = None
     excerpt: str = ""
     distro: bool = False
+    match_version: str | None = None  # version to match when it differs from the recorded one
 
 
 def _cpe(vendor: str, product: str, version: str) -> str:
@@ -112,10 +114,15 @@ class ComponentScanner:
     def _package(self, rel: str, ptype: str, name: tuple[int, str], version: tuple[int, str]) -> None:
         purl = f"pkg:{ptype}/{name[1]}@{version[1]}"
         ident = identify(name[1], version[1], purl)
+        distro, upstream = ident.distro, None
+        release = OPKG_RELEASE.match(version[1]) if ptype == "generic" else None
+        if release:
+            # opkg/ipkg "2.80-16.3": the package release may carry back-ported fixes, like a distro revision.
+            distro, upstream = True, release.group(1)
         comp = Component(name=name[1], version=version[1], purl=purl)
-        self.sightings.append(Sighting(comp, rel, "package database", DISTRO_CONFIDENCE if ident.distro else
+        self.sightings.append(Sighting(comp, rel, "package database", DISTRO_CONFIDENCE if distro else
                                        PACKAGE_CONFIDENCE, line=name[0], excerpt=f"Package: {name[1]} Version: {version[1]}",
-                                       distro=ident.distro))
+                                       distro=distro, match_version=upstream))
 
     # ------------------------------------------------------------ results
 
@@ -137,7 +144,7 @@ class ComponentScanner:
         checked = 0
         for s in merged:
             comp = s.component
-            ident = identify(comp.name, comp.version, comp.purl, comp.cpe)
+            ident = _ident(s)
             try:
                 advisories = db.match_identified(ident) if ident.version else []
             except VersionError:
@@ -149,17 +156,17 @@ class ComponentScanner:
             findings.append(make_finding(
                 "firmware.components.inventory", "not_tested",
                 "No component could be identified from version strings, package databases or kernel modules.",
-                evidence={"source": corpus.image}))
+                evidence=evidence(corpus, "")))
             return [], findings
         listed = "; ".join(f"{s.component.name} {s.component.version} (/{s.path}, {s.how})" for s in merged)
         findings.append(make_finding("firmware.components.inventory", "pass",
                                      f"Identified {len(merged)} components: {listed}.",
-                                     evidence={"source": corpus.image}))
+                                     evidence=evidence(corpus, "")))
         if checked and not any(f.check == "firmware.component.known_vulnerability" for f in findings):
             findings.append(make_finding(
                 "firmware.components.no_known_vulnerability", "pass",
                 f"None of the {checked} identified components has a known vulnerability in the offline data "
-                f"({len(db)} advisories).", evidence={"source": corpus.image}))
+                f"({len(db)} advisories).", evidence=evidence(corpus, "")))
         return [self._located(s) for s in merged], findings
 
     def _located(self, chosen: Sighting) -> Component:
@@ -169,8 +176,16 @@ class ComponentScanner:
         return chosen.component.model_copy(update={"confidence": chosen.confidence, "found_in": places})
 
 
+def _ident(s: Sighting) -> ComponentId:
+    comp = s.component
+    ident = identify(comp.name, comp.version, comp.purl, comp.cpe)
+    if s.match_version:
+        ident = ComponentId(ident.name, s.match_version, comp.version, True, ident.purl_type)
+    return ident
+
+
 def _identity(s: Sighting) -> tuple[str, str | None]:
-    ident = identify(s.component.name, s.component.version, s.component.purl, s.component.cpe)
+    ident = _ident(s)
     return ident.name, ident.version
 
 

@@ -170,7 +170,7 @@ def hardening_findings(corpus: Corpus, elfs: list[ElfInfo]) -> list[Finding]:
     if not elfs:
         return [make_finding("firmware.hardening.summary", "not_tested",
                              "No ELF binary was found in the image, so binary hardening was not examined.",
-                             evidence={"source": corpus.image})]
+                             evidence=evidence(corpus, ""))]
     by_arch: dict[str, list[ElfInfo]] = defaultdict(list)
     for info in elfs:
         by_arch[info.label].append(info)

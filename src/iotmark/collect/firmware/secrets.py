@@ -174,7 +174,7 @@ class SecretScanner:
                 "firmware.secrets.reviewed", "pass",
                 f"No private key (PEM, OpenSSH, PKCS#8, DER, Dropbear) or API token found in the "
                 f"{len(corpus.paths) - len(corpus.skipped)} files examined.",
-                evidence={"source": corpus.image}))
+                evidence=evidence(corpus, "")))
         return out
 
 

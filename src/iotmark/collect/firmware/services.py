@@ -340,7 +340,7 @@ def service_findings(corpus: Corpus) -> list[Finding]:
     if not sources:
         return [make_finding("firmware.services.reviewed", "not_tested",
                              "No inittab, rcS, init.d/rc.d script, systemd unit or inetd configuration was found, "
-                             "so what starts at boot is unknown.", evidence={"source": corpus.image})]
+                             "so what starts at boot is unknown.", evidence=evidence(corpus, ""))]
     reported: set[tuple[str, str, int]] = set()
     for start in starts:
         key = (start.service, start.path, start.line)

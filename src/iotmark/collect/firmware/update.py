@@ -14,6 +14,7 @@ import yaml
 
 from iotmark.collect.base import make_finding
 from iotmark.collect.firmware.corpus import Corpus, evidence
+from iotmark.collect.firmware.services import ASSIGN, VAR_REF
 from iotmark.model import Finding
 
 SCRIPT_DIRS = ("etc/init.d/", "etc/hotplug.d/", "lib/upgrade/", "usr/libexec/", "www/cgi-bin/", "etc/rc.d/")
@@ -55,12 +56,17 @@ def read_update_scripts(corpus: Corpus) -> list[UpdateScript]:
         if not _is_script(rel, text) or not any(p.search(text) for p in rules["flash"] + rules["verify"]):
             continue
         fetch, flash, verify = [], [], []
+        variables: dict[str, str] = {}
         for number, line in corpus.lines(rel):
             code = line.strip()
             if not code or code.startswith("#"):
                 continue
+            if m := ASSIGN.match(code):
+                variables[m.group(1)] = m.group(2).strip("\"'")
             if rules["fetch"].search(code):
-                clear = bool(rules["cleartext_url"].search(code) or rules["cleartext_command"].search(code))
+                # URLs usually sit in a variable set a few lines up: judge the command with it expanded.
+                expanded = VAR_REF.sub(lambda v: variables.get(v.group(1), v.group(0)), code)
+                clear = bool(rules["cleartext_url"].search(expanded) or rules["cleartext_command"].search(expanded))
                 fetch.append((number, code, clear))
             if any(p.search(code) for p in rules["verify"]):
                 verify.append((number, code))
@@ -86,7 +92,7 @@ def update_findings(corpus: Corpus) -> list[Finding]:
             continue  # flashes a file another script downloaded and verified
         number, line = script.flash[0]
         how = (f"downloads over a cleartext protocol (line {clear[0][0]}) and " if clear else
-               "downloads (line {}) and ".format(script.fetch[0][0]) if script.fetch else "")
+               f"downloads (line {script.fetch[0][0]}) and " if script.fetch else "")
         findings.append(make_finding(
             "firmware.update.unsigned", "fail",
             f"/{script.path} {how}writes the image to flash (line {number}) without checking a signature; "
@@ -109,8 +115,8 @@ def update_findings(corpus: Corpus) -> list[Finding]:
             evidence=evidence(corpus, script.path, line=number, excerpt=line))]
     names = sorted({posixpath.basename(s.path) for s in scripts})
     return [make_finding(
-        "firmware.update.not_found", "not_tested",
+        "firmware.update.reviewed", "not_tested",
         "No script that downloads and flashes firmware was found"
         + (f" (scripts examined that mention flashing: {', '.join(names)})" if names else "")
         + "; the update mechanism may live in a binary and needs a functional test.",
-        evidence={"source": corpus.image})]
+        evidence=evidence(corpus, ""))]
