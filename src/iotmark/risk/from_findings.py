@@ -45,7 +45,9 @@ def read_evidence(path: Path) -> DeviceEvidence:
         raise InputError(describe_validation_error(path, exc)) from None
     target = model.target.model_dump(mode="json")
     if isinstance(model, Assessment):
-        failed = {v.provision for v in model.verdicts if v.verdict.value == "FAIL"}
+        # Verdicts name provisions of the assessed standard; findings.yaml uses qualified ids (standard:provision).
+        failed = {v.provision if ":" in v.provision else f"{model.standard}:{v.provision}"
+                  for v in model.verdicts if v.verdict.value == "FAIL"}
         return DeviceEvidence(target, model.target.device_class, failed_provisions=failed)
     return DeviceEvidence(target, model.target.device_class,
                           failed_checks={f.check for f in model.findings if f.outcome == "fail"},

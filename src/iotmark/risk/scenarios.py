@@ -63,14 +63,14 @@ class ScenarioFile(BaseModel):
         names = [s.name for s in self.scenarios]
         duplicates = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) != len(names) else []
         if duplicates:
-            raise ValueError(f"scenario names must be unique (they seed the random streams): {duplicates[0]!r} repeats")
+            raise ValueError(f"scenarios: names must be unique (they seed the random streams): {duplicates[0]!r} repeats")
         matrix = self.portfolio.correlation
         if isinstance(matrix, list) and (len(matrix) != len(names) or any(len(row) != len(names) for row in matrix)):
             raise ValueError(f"portfolio.correlation: expected a {len(names)}x{len(names)} matrix, one row per scenario")
-        for control in self.controls:  # a change to an input a scenario lacks is caught here, not mid-run
+        for i, control in enumerate(self.controls):  # a change to an input a scenario lacks is caught here
             for scenario in self.scenarios:
                 if control.applies(scenario):
-                    apply_changes(scenario, control.changes, f"controls: {control.name!r}")
+                    apply_changes(scenario, control.changes, f"controls.{i} ({control.name})")
         return self
 
 
@@ -80,7 +80,8 @@ def describe_error(path: Path | str, exc: ValidationError) -> str:
     loc = ".".join(str(part) for part in err.get("loc", ()) if not str(part).startswith("function-"))
     message = err["msg"].removeprefix("Value error, ")
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{path}: {loc or '(top level)'}: {message}{more}"
+    # Model-level checks name their own field at the start of the message.
+    return f"{path}: {loc}: {message}{more}" if loc else f"{path}: {message}{more}"
 
 
 def parse_scenario_file(data: Any, path: Path | str) -> ScenarioFile:
