@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -83,9 +84,9 @@ class ElfInfo:
         return gaps
 
 
-def _dynamic(elf: ELFFile) -> tuple[bool, list[str]]:
+def _dynamic(sections: list[Any]) -> tuple[bool, list[str]]:
     bind_now, rpath = False, []
-    for section in elf.iter_sections():
+    for section in sections:
         if not isinstance(section, DynamicSection):
             continue
         for tag in section.iter_tags():
@@ -101,21 +102,33 @@ def _dynamic(elf: ELFFile) -> tuple[bool, list[str]]:
     return bind_now, rpath
 
 
-def _symbols(elf: ELFFile) -> tuple[set[str], set[str], bool]:
-    """(all symbol names, undefined dynamic symbols = imports, has a full symbol table)."""
+def _symbols(elf: ELFFile, sections: list[Any]) -> tuple[set[str], set[str], bool]:
+    """(all symbol names, undefined dynamic symbols = imports, has a full symbol table).
+
+    Symbol entries are unpacked with struct rather than pyelftools' per-symbol parser, which is
+    most of the cost of a large library.
+    """
     names: set[str] = set()
     imports: set[str] = set()
     has_symtab = False
-    for section in elf.iter_sections():
+    order = "<" if elf.little_endian else ">"
+    # (st_name, st_shndx) positions in Elf32_Sym / Elf64_Sym
+    layout = struct.Struct(order + ("IIIBBH" if elf.elfclass == 32 else "IBBHQQ"))
+    for section in sections:
         if not isinstance(section, SymbolTableSection):
             continue
         has_symtab |= section.name == ".symtab"
-        for i, sym in enumerate(section.iter_symbols()):
-            if i >= MAX_SYMBOLS:
-                break
-            names.add(sym.name)
-            if section.name == ".dynsym" and sym["st_shndx"] == "SHN_UNDEF" and sym.name:
-                imports.add(sym.name)
+        strtab = sections[section.header.sh_link].data() if section.header.sh_link < len(sections) else b""
+        data = section.data()
+        usable = min(len(data) // layout.size, MAX_SYMBOLS) * layout.size
+        for entry in layout.iter_unpack(data[:usable]):
+            offset = entry[0]
+            shndx = entry[5] if elf.elfclass == 32 else entry[3]
+            end = strtab.find(b"\0", offset)
+            name = strtab[offset:end if end >= 0 else None].decode("ascii", "replace") if offset < len(strtab) else ""
+            names.add(name)
+            if section.name == ".dynsym" and shndx == 0 and name:
+                imports.add(name)
     return names, imports, has_symtab
 
 
@@ -130,9 +143,10 @@ def inspect_elf(rel: str, data: bytes) -> ElfInfo | None:
         segments = [(s.header.p_type, s.header.p_flags) for s in elf.iter_segments()]
         types = {t for t, _ in segments}
         stack = [f for t, f in segments if t == "PT_GNU_STACK"]
-        bind_now, rpath = _dynamic(elf)
-        names, imports, has_symtab = _symbols(elf)
-    except (ELFError, ValueError, KeyError, IndexError, AssertionError, OSError) as exc:
+        sections = list(elf.iter_sections())
+        bind_now, rpath = _dynamic(sections)
+        names, imports, has_symtab = _symbols(elf, sections)
+    except (ELFError, ValueError, KeyError, IndexError, AssertionError, OSError, struct.error) as exc:
         log.debug("unreadable ELF /%s: %s", rel, exc)
         return None
     e_type = header.e_type
