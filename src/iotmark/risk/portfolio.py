@@ -179,7 +179,9 @@ def _run_on_dask(scenarios: Sequence[Scenario], iterations: int, seed: int, corr
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # Shutdown chatter from the workers is not the user's business; real failures surface as exceptions.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
     client = Client(cluster if cluster is not None else scheduler)
     try:
         width = max(1, len(client.scheduler_info()["workers"]))
