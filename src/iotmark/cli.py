@@ -21,11 +21,16 @@ declaration_app = typer.Typer(help="Vendor declarations (implementation conforma
 vulns_app = typer.Typer(help="Offline vulnerability data.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issuer keys and revocation.", no_args_is_help=True)
 sbom_app = typer.Typer(help="Software bills of materials.", no_args_is_help=True)
+scan_app = typer.Typer(help="Collect evidence: analyse firmware images.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(declaration_app, name="declaration")
 app.add_typer(vulns_app, name="vulns")
 app.add_typer(keys_app, name="keys")
 app.add_typer(sbom_app, name="sbom")
+app.add_typer(scan_app, name="scan")
+from iotmark.risk.cli import app as risk_app  # noqa: E402 - light: typer, click and stdlib only
+
+app.add_typer(risk_app, name="risk")
 
 
 class UserError(Exception):
@@ -236,6 +241,72 @@ def bundle_cmd(
     typer.echo(f"wrote {out}: {len(bundle.findings)} findings ({fails} failing), sha256 {digest}")
 
 
+# --- firmware -------------------------------------------------------------------------------------------------
+
+
+@scan_app.command("firmware")
+def scan_firmware(
+    image: Path = typer.Argument(..., help="A firmware image, or a folder of images (a fleet)."),
+    target: Optional[Path] = typer.Option(None, "--target", help="target.yaml describing the device."),
+    out: Path = typer.Option(Path("firmware-scan"), "--out", help="Folder for bundle.json and sbom.cdx.json."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Dask worker processes for a folder of images."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a Dask distributed scheduler."),
+    timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="Seconds allowed for extracting one image."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary and findings as JSON."),
+) -> None:
+    """Extract firmware in a sandbox and analyse it: accounts, services, components, secrets, hardening, updates."""
+    from rich.progress import Progress
+
+    from iotmark.collect.firmware.scan import firmware_images, scan_fleet, scan_image, summary, write_scan
+    from iotmark.collect.firmware.unpack import Limits
+    from iotmark.inputs import load_model
+    from iotmark.model import Target
+
+    the_target = load_model(target, Target, max_bytes=1024 * 1024) if target else None
+    limits = Limits(timeout_s=timeout)
+    if image.is_dir():
+        images = firmware_images(image)
+        if not images:
+            raise UserError(f"{image}: folder holds no image files")
+        with Progress(transient=True) as progress:
+            progress.add_task(f"scanning {len(images)} images with {workers} worker(s)", total=None)
+            scans, errors = scan_fleet(images, the_target, workers=workers, scheduler=scheduler, limits=limits)
+        for scan in scans:
+            write_scan(scan, out / scan.image.name)
+        rows = [summary(s) for s in scans]
+        write_json_file(out / "fleet.json", {"images": rows, "errors": errors})
+        if as_json:
+            _echo_json({"images": rows, "errors": errors})
+        else:
+            for row in rows:
+                typer.echo(f"{row['image']}: {row['findings'].get('fail', 0)} failing, "
+                           f"{row['components']} components{' (partial extraction)' if row['partial'] else ''}")
+            for line in errors:
+                typer.echo(f"error: {line}", err=True)
+            typer.echo(f"wrote {out}/fleet.json and one folder per image")
+        if errors and not scans:
+            raise UserError(f"{image}: no image could be used")
+        return
+    with Progress(transient=True) as progress:
+        progress.add_task(f"extracting and analysing {image.name}", total=None)
+        scan = scan_image(image, the_target, limits=limits)
+    write_scan(scan, out)
+    if as_json:
+        _echo_json({"summary": summary(scan), "findings": [f.model_dump(mode="json") for f in scan.bundle.findings]})
+        return
+    _show_findings(scan.bundle.findings, False, title=f"{image.name}: {len(scan.bundle.components)} components")
+    if scan.partial:
+        typer.echo("note: part of the image could not be extracted; see the firmware.unpack findings", err=True)
+    typer.echo(f"wrote {out / 'bundle.json'} and {out / 'sbom.cdx.json'}")
+
+
+def write_json_file(path: Path, data: object) -> None:
+    from iotmark.workflows import write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, data)
+
+
 # --- vulnerabilities -----------------------------------------------------------------------------------------
 
 @vulns_app.command("import")
@@ -404,7 +475,7 @@ def label_cmd(
 @app.command("report")
 def report_cmd(
     bundle: Path,
-    fmt: str = typer.Option("html", "--format", help="html, pdf, json, sarif, vex or oscal"),
+    fmt: str = typer.Option("html", "--format", help="html, pdf, json, sarif, vex, oscal or sbom"),
     out: Optional[Path] = typer.Option(None, "--out"),
     assessment: Optional[Path] = typer.Option(None, "--assessment", help="Saved assessment (else assessed now)."),
     certificate: Optional[Path] = typer.Option(None, "--certificate"),
@@ -455,7 +526,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [InputError, UserError, OSError]
     for module, name in (("iotmark.catalog", "CatalogError"), ("iotmark.vulns", "VulnImportError"),
                          ("iotmark.vulns", "VersionError"), ("iotmark.collect.sbom", "SbomError"),
-                         ("iotmark.report", "ReportError")):
+                         ("iotmark.report", "ReportError"),
+                         ("iotmark.collect.firmware.scan", "FirmwareInputError")):
         mod = sys.modules.get(module)
         if mod is not None and hasattr(mod, name):
             errors.append(getattr(mod, name))
