@@ -92,7 +92,9 @@ def lzma_alone(data: bytes) -> bytes:
 def build_kernel_like(dst: Path, version: str = "2.6.31") -> Path:
     """A stand-in kernel: bytes with a Linux version banner, LZMA-compressed."""
     banner = f"Linux version {version} (builder@host) (gcc version 4.3.3) #1 Mon Jan 1 00:00:00 UTC 2024\n"
-    dst.write_bytes(lzma_alone(bytes(4096) + banner.encode() + bytes(4096)))
+    # symbol-table-like text: compresses well, but not so well that unblob calls it implausible
+    symbols = "".join(f"{(i * 2654435761) % 2**32:08x} T sym_{i:05d}\n" for i in range(3000))
+    dst.write_bytes(lzma_alone(symbols.encode() + banner.encode() + bytes(4096)))
     return dst
 
 
