@@ -470,10 +470,10 @@ def _climb(target: Path) -> str:
 
 
 def build_tar_traversal(dst: Path, absolute_target: Path) -> Path:
-    """tar whose members climb out (../../) and name an absolute path."""
+    """tar whose members climb out (../) into absolute_target and name it absolutely."""
     return _write_tar(dst, [
         ("ok.txt", b"fine\n", {}),
-        ("../../escaped-tar.txt", b"escaped\n", {}),
+        (_climb(absolute_target / "climbed-tar.txt"), b"escaped\n", {}),
         (str(absolute_target / "absolute-tar.txt"), b"absolute\n", {}),
     ])
 
@@ -508,7 +508,7 @@ def _cpio_newc(name: str, data: bytes, mode: int = 0o100644) -> bytes:
 
 def build_cpio_traversal(dst: Path, absolute_target: Path) -> Path:
     """newc cpio with ../ and absolute member names."""
-    body = (_cpio_newc("ok.txt", b"fine\n") + _cpio_newc("../../escaped-cpio.txt", b"escaped\n")
+    body = (_cpio_newc("ok.txt", b"fine\n") + _cpio_newc(_climb(absolute_target / "climbed-cpio.txt"), b"escaped\n")
             + _cpio_newc(str(absolute_target / "absolute-cpio.txt"), b"absolute\n")
             + _cpio_newc("TRAILER!!!", b"", mode=0))
     dst.write_bytes(body + b"\0" * (-len(body) % 512))
@@ -519,7 +519,7 @@ def build_zip_traversal(dst: Path, absolute_target: Path) -> Path:
     """zip with ../ and absolute member names."""
     with zipfile.ZipFile(dst, "w") as zf:
         zf.writestr("ok.txt", "fine\n")
-        zf.writestr("../../escaped-zip.txt", "escaped\n")
+        zf.writestr(_climb(absolute_target / "climbed-zip.txt"), "escaped\n")
         zf.writestr(str(absolute_target / "absolute-zip.txt"), "absolute\n")
     return dst
 

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 _KERNEL_VERSION = re.compile(rb"Linux version (\d+\.\d+[\w.+\-]*)")
 _SCAN_LIMIT = 64 * 1024**2
 _CARVED = re.compile(r"^\d+-\d+\.[\w\-]+$")
+# extractors killed by the sandbox's resource limits (negative exit = signal number)
+_LIMIT_SIGNALS = {-signal.SIGXFSZ: "file size limit reached", -signal.SIGXCPU: "CPU time limit reached",
+                  -signal.SIGKILL: "killed (memory or time limit)"}
 _FORMAT_PREFIXES = ("squashfs", "jffs2", "cpio", "trx", "ubi", "lz4", "minix_fs", "alpha_encimg", "elf")
 
 
@@ -153,6 +156,8 @@ def _chunk_status(report: Any) -> tuple[str, str]:
             return "not_extracted", "extractor not installed: " + ", ".join(sub.dependencies)
         if kind == "ExtractorTimedOut":
             return "skipped_limit", f"extractor timed out after {sub.timeout}s"
+        if kind == "ExtractCommandFailedReport" and sub.exit_code in _LIMIT_SIGNALS:
+            return "skipped_limit", f"{sub.command.split()[0]} stopped: {_LIMIT_SIGNALS[sub.exit_code]}"
         if kind == "ExtractCommandFailedReport":
             stderr = _last_line(sub.stderr.decode("utf-8", "replace"))
             errors.append(f"{sub.command.split()[0]} exited {sub.exit_code}: {stderr}")
@@ -197,6 +202,8 @@ class Walk:
     def _on_result(self, pool: Any, result: Any) -> None:
         for part in self.describer.parts(result):
             self.events.emit("part", part)
+            if part["status"] == "skipped_limit":
+                self.events.emit("limit", part["reason"])
         for task in result.subtasks:
             if self._wanted(task):
                 pool.submit(task)

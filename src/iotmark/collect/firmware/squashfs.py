@@ -375,7 +375,7 @@ class SquashfsImage:
 
     def _file_inode(self, cur: _Cursor, mode: int, start: int, frag: int, foff: int, size: int) -> Inode:
         if size > self.limits.max_bytes:
-            raise SquashfsLimitError(f"file of {size} bytes exceeds the size limit")
+            raise SquashfsLimitError(f"file of {size} bytes exceeds the size limit {self.limits.max_bytes}")
         bs = self.sb.block_size
         count = size // bs if frag != _NO_FRAGMENT else -(-size // bs)
         sizes = list(struct.unpack(f"{self._e}{count}I", cur.read(4 * count)))

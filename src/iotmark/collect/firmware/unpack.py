@@ -108,6 +108,11 @@ def extract(image: Path, work_dir: Path, limits: Limits = Limits()) -> Extractio
     extract_root.mkdir(exist_ok=True)
     cleaned = sandbox.sanitise_tree(extract_root)
     _note_sanitising(cleaned, metadata, work_dir)
+    # the watchdog polls, so a fast extractor can overshoot between two looks
+    if cleaned.usage.files > limits.max_files and not run.limit_hit:
+        limits_hit.append(f"file count limit {limits.max_files} reached")
+    if cleaned.usage.bytes > limits.max_total_bytes and not run.limit_hit:
+        limits_hit.append(f"total size limit {limits.max_total_bytes} bytes reached")
     if not parts:
         parts.append(Part("image", 0, "unknown", "not_extracted", "no known format found", size))
     roots = find_roots(extract_root)
