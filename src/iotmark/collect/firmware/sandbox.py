@@ -118,7 +118,9 @@ def run_sandboxed(job: dict[str, object], work_dir: Path, *, timeout_s: float, m
     else:
         isolation = "resource limits only (user namespaces unavailable)"
         log.warning("user namespaces unavailable; extracting with resource limits only")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(worker_dir), "LANG": "C.UTF-8",
+    # extractors installed with the package (jefferson, ubireader) live next to the interpreter
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")])
+    env = {"PATH": path, "HOME": str(worker_dir), "LANG": "C.UTF-8",
            "TMPDIR": str(worker_dir / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
     stderr_path = worker_dir / "stderr.log"
     with stderr_path.open("wb") as stderr:
