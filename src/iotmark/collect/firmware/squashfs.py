@@ -125,7 +125,13 @@ def _lzma_no_size(data: bytes, max_out: int) -> bytes:
 def _lzma_raw(lc: int, lp: int, pb: int) -> Callable[[bytes, int], bytes]:
     def decode(data: bytes, max_out: int) -> bytes:
         filters = [{"id": lzma.FILTER_LZMA1, "dict_size": 1 << 20, "lc": lc, "lp": lp, "pb": pb}]
-        return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters).decompress(data, max_out + 1)
+        decoder = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
+        out = decoder.decompress(data, max_out + 1)
+        # wrong properties can decode to garbage without an error; accept only a stream that
+        # ends cleanly or fills the block exactly
+        if not decoder.eof and len(out) != max_out:
+            raise ValueError("raw LZMA stream did not end where expected")
+        return out
 
     decode.__name__ = f"lzma_raw_lc{lc}_lp{lp}_pb{pb}"
     return decode
@@ -183,7 +189,7 @@ class Decompressor:
     def __call__(self, data: bytes, max_out: int) -> bytes:
         last: Exception | None = None
         for index, variant in enumerate(self._variants):
-            if variant is not _inflate and variant is not _unxz and not _plausible(variant, data):
+            if not _plausible(variant, data):
                 continue
             try:
                 out = variant(data, max_out)
