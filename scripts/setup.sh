@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # Set up iotmark on a fresh Debian machine with Python 3.11, run as root from the repository root.
 #   bash scripts/setup.sh          -> runtime: Debian libraries, .venv, the package
-#   bash scripts/setup.sh test     -> also the test tools (pytest, hypothesis, trestle, pdftoppm, zbar)
+#   bash scripts/setup.sh test     -> also the test tools (pytest, hypothesis, pdftoppm, zbar, image builders)
 # Installs only what is missing, so running it again is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
 
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libcairo2 fonts-dejavu-core shared-mime-info)
+# PDF/label rendering, then the extractors the firmware collector drives (unblob calls them).
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libcairo2 fonts-dejavu-core shared-mime-info
+      libmagic1 squashfs-tools p7zip-full lz4 lzop zstd e2fsprogs cpio unar erofs-utils util-linux)
+update=0
 if [ "$mode" = "test" ]; then
-  debs+=(poppler-utils zbar-tools)
+  # Test image builders (jffs2/ubi/uImage) and the foreign-architecture Debian packages the fixtures unpack.
+  debs+=(poppler-utils zbar-tools mtd-utils u-boot-tools)
+  for arch in armhf mipsel; do
+    if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+      dpkg --add-architecture "$arch"
+      update=1
+    fi
+  done
 fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+export DEBIAN_FRONTEND=noninteractive
+if [ ${#missing[@]} -gt 0 ] || [ "$update" = 1 ]; then
+  apt-get update -qq
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

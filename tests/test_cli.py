@@ -57,7 +57,7 @@ def test_demo_bundle_has_the_collector_shape(demo: Path) -> None:
     for finding in bundle["findings"]:
         assert set(finding) >= {"check", "outcome", "severity", "title", "detail", "evidence", "provisions"}
     kinds = {s["kind"] for s in bundle["sources"]}
-    assert kinds == {"declaration", "sbom", "manual"}
+    assert kinds == {"declaration", "sbom", "manual", "firmware"}
 
 
 def test_demo_assessment_matches_certificate(demo: Path) -> None:
@@ -155,11 +155,13 @@ def test_bundle_command_builds_the_same_evidence_as_demo(demo: Path, tmp_path: P
     sample = sample_dir()
     out = tmp_path / "b.json"
     result = iotmark("bundle", "--declaration", str(sample / "declaration.yaml"), "--sbom", str(sample / "sbom.cdx.json"),
-                     "--findings", str(sample / "findings.json"), "--out", str(out))
+                     "--findings", str(sample / "findings.json"), "--merge", str(demo / "firmware" / "bundle.json"),
+                     "--out", str(out))
     assert result.returncode == 0, result.stderr
     built = json.loads(out.read_text())
     demo_bundle = json.loads((demo / "bundle.json").read_text())
     assert built["findings"] == demo_bundle["findings"]
+    assert any(f["kind"] == "firmware" and f["evidence"].get("source") == "firmware.bin" for f in built["findings"])
 
 
 def test_keys_certify_label_report_flow(demo: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 
@@ -148,8 +149,11 @@ def test_sample_device_levels(sample_bundle: Bundle) -> None:
 def test_assessment_records_evidence_digests(sample_bundle: Bundle) -> None:
     result = assess(sample_bundle)
     assert result.bundle_digest == sample_bundle.digest()
-    assert len(result.evidence_digests) == 3
+    # declaration, SBOM, saved findings, firmware image: each pinned by its sha256
+    assert len(result.evidence_digests) == 4
     assert all(len(d) == 64 for d in result.evidence_digests)
+    image = sample_dir_path() / "firmware.bin"
+    assert hashlib.sha256(image.read_bytes()).hexdigest() in result.evidence_digests
 
 
 def test_other_standards_are_assessed_through_mappings(sample_bundle: Bundle) -> None:
@@ -158,13 +162,22 @@ def test_other_standards_are_assessed_through_mappings(sample_bundle: Bundle) ->
     assert {v.verdict.value for v in result.verdicts} == {"PASS"}
 
 
-@pytest.fixture()
-def sample_bundle() -> Bundle:
-    from iotmark.workflows import build_bundle, sample_dir
+def sample_dir_path():
+    from iotmark.workflows import sample_dir
 
-    sample = sample_dir()
-    return build_bundle(declaration=sample / "declaration.yaml", sboms=[sample / "sbom.cdx.json"],
-                        findings=[sample / "findings.json"])
+    return sample_dir()
+
+
+@pytest.fixture(scope="module")
+def collected_sample(tmp_path_factory) -> Bundle:
+    from iotmark.workflows import collect_sample, sample_dir
+
+    return collect_sample(sample_dir(), tmp_path_factory.mktemp("sample"))[0]
+
+
+@pytest.fixture()
+def sample_bundle(collected_sample: Bundle) -> Bundle:
+    return collected_sample.model_copy(deep=True)
 
 
 def test_bundle_round_trips_and_is_content_addressed(sample_bundle: Bundle, tmp_path) -> None:

@@ -517,7 +517,7 @@ def demo_cmd(
     console.print(_level_line(result.assessment))
     console.print(f"certificate {result.certificate.id} valid until {result.certificate.expires}; "
                   f"verify: iotmark verify {out / 'certificate.json'} --key {out / 'issuer.pub'}")
-    console.print(f"wrote {len(result.files)} files to {out}/: " + ", ".join(p.name for p in result.files))
+    console.print(f"wrote {len(result.files)} files to {out}/: " + ", ".join(str(p.relative_to(out)) for p in result.files))
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

@@ -166,6 +166,28 @@ class DemoResult:
     files: list[Path] = field(default_factory=list)
 
 
+def collect_sample(sample: Path, out: Path) -> tuple[Bundle, list[Path]]:
+    """The sample device's evidence: declaration, SBOMs, saved findings and, when it has one, a real scan of its
+    firmware image (written to out/firmware/)."""
+    files: list[Path] = []
+    firmware_bundles = []
+    image = sample / "firmware.bin"
+    if image.is_file():
+        from iotmark.collect.declaration import collect_declaration
+        from iotmark.collect.firmware.scan import scan_image, write_scan
+
+        declared = collect_declaration(sample / "declaration.yaml").declaration.target
+        files += write_scan(scan_image(image, declared), out / "firmware")
+        firmware_bundles.append(out / "firmware" / "bundle.json")
+    bundle = build_bundle(
+        declaration=sample / "declaration.yaml",
+        sboms=sorted(sample.glob("*.cdx.json")) + sorted(sample.glob("*.spdx.json")),
+        findings=sorted(sample.glob("findings*.json")),
+        bundles=firmware_bundles,
+    )
+    return bundle, files
+
+
 def run_demo(out: Path, sample: Path | None = None, keys: Path | None = None, base_url: str | None = None) -> DemoResult:
     """Main job: collect the sample's evidence, assess it, certify it, write label and every report."""
     from iotmark.assess.certificate import PUBLIC_NAME, init_keys, write_certificate
@@ -180,12 +202,7 @@ def run_demo(out: Path, sample: Path | None = None, keys: Path | None = None, ba
     keys = keys or out / "keys"
     if not (keys / "issuer.key").exists():
         init_keys(keys)
-    bundle = build_bundle(
-        declaration=sample / "declaration.yaml",
-        sboms=sorted(sample.glob("*.cdx.json")) + sorted(sample.glob("*.spdx.json")),
-        findings=sorted(sample.glob("findings*.json")),
-    )
-    files = []
+    bundle, files = collect_sample(sample, out)
     bundle.save(out / "bundle.json")
     assessment = assess(bundle)
     write_json(out / "assessment.json", assessment.model_dump(mode="json", by_alias=True))

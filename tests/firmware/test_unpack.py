@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,23 +41,35 @@ def _statuses(parts: list[Part]) -> list[tuple[str, str, str]]:
     return [(p.path, p.format, p.status) for p in parts]
 
 
+# unblob's pool module sets the multiprocessing start method when imported, which fails in a process where
+# another library (Dask, in the fleet tests) already chose one; so the comparison runs in its own interpreter.
+_COMPARE_HANDLERS = """
+import json, sys
+from pathlib import Path
+from unblob.handlers import BUILTIN_HANDLERS
+from unblob.processing import ExtractionConfig, process_file
+from iotmark.collect.firmware.unblob_handlers import handlers_with_plugin
+
+image, work = Path(sys.argv[1]), Path(sys.argv[2])
+outcomes = {}
+for name, handlers in (("builtin", BUILTIN_HANDLERS), ("plugin", handlers_with_plugin(BUILTIN_HANDLERS))):
+    config = ExtractionConfig(extract_root=work / name, randomness_depth=0, process_num=1, handlers=handlers)
+    result = process_file(config, image)
+    chunks = [r for t in result.results for r in t.reports if type(r).__name__ == "ChunkReport"]
+    missing = [e for c in chunks for e in c.extraction_reports
+               if type(e).__name__ == "ExtractorDependencyNotFoundReport"]
+    passwd = work / name / (image.name + "_extract") / "etc" / "passwd"
+    outcomes[name] = [[list(m.dependencies) for m in missing], passwd.exists()]
+print(json.dumps(outcomes))
+"""
+
+
 def test_unblob_extracts_squashfs_only_with_the_plugin(rootfs: Path, tmp_path: Path) -> None:
-    from unblob.handlers import BUILTIN_HANDLERS
-    from unblob.processing import ExtractionConfig, process_file
-
-    from iotmark.collect.firmware.unblob_handlers import handlers_with_plugin
-
     image = build_squashfs(rootfs, tmp_path / "fs.sqfs")
-    outcomes = {}
-    for name, handlers in (("builtin", BUILTIN_HANDLERS), ("plugin", handlers_with_plugin(BUILTIN_HANDLERS))):
-        config = ExtractionConfig(extract_root=tmp_path / name, randomness_depth=0, process_num=1, handlers=handlers)
-        result = process_file(config, image)
-        chunks = [r for t in result.results for r in t.reports if type(r).__name__ == "ChunkReport"]
-        missing = [e for c in chunks for e in c.extraction_reports
-                   if type(e).__name__ == "ExtractorDependencyNotFoundReport"]
-        passwd = tmp_path / name / "fs.sqfs_extract" / "etc" / "passwd"
-        outcomes[name] = ([m.dependencies for m in missing], passwd.exists())
-    assert outcomes == {"builtin": ([["sasquatch"]], False), "plugin": ([], True)}
+    run = subprocess.run([sys.executable, "-c", _COMPARE_HANDLERS, str(image), str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == {"builtin": [[["sasquatch"]], False], "plugin": [[], True]}
 
 
 def test_router_image_yields_uimage_kernel_and_squashfs_root(rootfs: Path, tmp_path: Path) -> None:
