@@ -209,3 +209,19 @@ def test_risk_commands_are_mounted_on_the_main_cli(demo: Path) -> None:
     priced = iotmark("risk", str(demo / "bundle.json"), "--units", "1000", "--price", "40")
     assert priced.returncode == 0, priced.stderr
     assert "expected annual loss as found" in priced.stdout
+
+
+def test_demo_assessment_prices_the_risk_as_found_and_after_fixing(demo: Path) -> None:
+    money = json.loads((demo / "assessment.json").read_text())["risk"]["money"]
+    assert money["fleet"] == "10,000 units at EUR 30.00"
+    assert money["expected_annual_loss_as_found"] > money["expected_annual_loss_after_fixing"] > 0
+    assert money["risk_reduction"] == pytest.approx(
+        money["expected_annual_loss_as_found"] - money["expected_annual_loss_after_fixing"], abs=0.02)
+    assert money["top_fixes"].startswith("Remove the telnet server")
+    assert "money: expected annual loss as found" in (demo / "report.html").read_text()
+
+
+def test_assess_prices_risk_only_with_units_and_price_together(demo: Path) -> None:
+    alone = iotmark("assess", str(demo / "bundle.json"), "--units", "100")
+    assert alone.returncode == 2
+    assert alone.stderr.strip() == "error: --units and --price go together: give both to price the risk, or neither"

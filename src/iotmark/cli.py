@@ -362,14 +362,20 @@ def assess_cmd(
     bundle: Path,
     standard: str = typer.Option("etsi-en-303-645", "--standard", help="Standard id (or id@version)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the assessment JSON here."),
+    units: Optional[int] = typer.Option(None, "--units", min=1, help="Units in the field: price the risk (FAIR)."),
+    price: Optional[float] = typer.Option(None, "--price", min=0.0, help="Unit sale price, with --units."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Assess a bundle: a verdict per provision and the level reached for the device class."""
     from iotmark.assess.engine import assess
     from iotmark.inputs import load_bundle
-    from iotmark.workflows import write_json
+    from iotmark.workflows import price_risk, write_json
 
+    if (units is None) != (price is None):
+        raise UserError("--units and --price go together: give both to price the risk, or neither")
     result = assess(load_bundle(bundle), standard)
+    if units is not None and price is not None:
+        result.risk["money"] = price_risk(bundle, units, price)
     data = result.model_dump(mode="json", by_alias=True)
     if out:
         write_json(out, data)

@@ -145,6 +145,32 @@ def certify(
                              support_end=support_end(bundle), summary=top_issues(bundle, assessment), today=today)
 
 
+DEMO_UNITS = 10_000
+DEMO_PRICE = 30.0
+RISK_ITERATIONS = 200_000
+
+
+def price_risk(bundle_path: Path, units: int, price: float, seed: int = 1) -> dict[str, object]:
+    """FAIR price of the bundle's weaknesses for a fleet: expected annual loss as found and after fixing them,
+    and the fixes that pay most, for the assessment's risk summary."""
+    from iotmark.risk.analysis import price_evidence
+
+    priced = price_evidence(bundle_path, units=units, price=price, iterations=RISK_ITERATIONS, seed=seed)
+    currency = priced.get("currency", "EUR")
+    fixes = [f"{f['name']}: {currency} {f['risk_reduction']:,.0f} a year less for {currency} {f['cost']:,.0f}"
+             for f in priced["fixes"][:3]]
+    return {
+        "currency": currency,
+        "fleet": f"{units:,} units at {currency} {price:,.2f}",
+        "expected_annual_loss_as_found": round(priced["portfolio"]["mean"], 2),
+        "expected_annual_loss_after_fixing": round(priced["after_fixing"]["portfolio"]["mean"], 2),
+        "risk_reduction": round(priced["risk_reduction"], 2),
+        "p95_annual_loss_as_found": round(priced["portfolio"]["percentiles"]["p95"], 2),
+        "top_fixes": "; ".join(fixes) or "none",
+        "method": f"FAIR Monte Carlo, {RISK_ITERATIONS:,} iterations, seed {seed}; scenario library figures are estimates",
+    }
+
+
 def write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -205,6 +231,7 @@ def run_demo(out: Path, sample: Path | None = None, keys: Path | None = None, ba
     bundle, files = collect_sample(sample, out)
     bundle.save(out / "bundle.json")
     assessment = assess(bundle)
+    assessment.risk["money"] = price_risk(out / "bundle.json", DEMO_UNITS, DEMO_PRICE)
     write_json(out / "assessment.json", assessment.model_dump(mode="json", by_alias=True))
     certificate = certify(bundle, assessment, keys / "issuer.key", base_url=base_url)
     write_certificate(certificate, out / "certificate.json")

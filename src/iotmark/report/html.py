@@ -53,7 +53,11 @@ def _risk_rows(risk: dict) -> list[tuple[str, str, bool]]:
     """(key, value text, is_structured) for the risk summary; nested values shown as indented JSON."""
     rows = []
     for key, value in risk.items():
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
+            # a flat group (e.g. the FAIR price) reads best as one row per figure
+            rows += [(f"{key}: {sub}", f"{v:,.2f}" if isinstance(v, float) else str(v), False)
+                     for sub, v in value.items()]
+        elif isinstance(value, (dict, list)):
             rows.append((str(key), json.dumps(value, indent=2, ensure_ascii=False, default=str), True))
         else:
             rows.append((str(key), str(value), False))

@@ -20,8 +20,12 @@ from typing import IO, Any
 
 import structlog
 
-from . import squashfs, unblob_handlers
-from .unblob_handlers import find_uimage_headers
+from ._deferred_lief import defer_lief
+
+defer_lief()  # before unblob's handlers are imported (unblob_handlers imports them)
+
+from . import squashfs, unblob_handlers  # noqa: E402
+from .unblob_handlers import find_uimage_headers  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ _CARVED = re.compile(r"^\d+-\d+\.[\w\-]+$")
 # extractors killed by the sandbox's resource limits (negative exit = signal number)
 _LIMIT_SIGNALS = {-signal.SIGXFSZ: "file size limit reached", -signal.SIGXCPU: "CPU time limit reached",
                   -signal.SIGKILL: "killed (memory or time limit)"}
+_DOCUMENTATION = re.compile(r"/usr/share/(doc|man|info|locale)/.*\.(gz|bz2|xz)$")
 _FORMAT_PREFIXES = ("squashfs", "jffs2", "cpio", "trx", "ubi", "lz4", "minix_fs", "alpha_encimg", "elf")
 
 
@@ -222,7 +227,10 @@ class Walk:
             # a decompressed stream (kernel, initramfs) can hide anything at any offset
             self.decompressed.append(path)
             return True
-        # members of filesystems and archives are searched only when they start like a container
+        # members of filesystems and archives are searched only when they start like a container, and
+        # compressed manuals and package docs (gzip in nearly every image) are left as they are
+        if _DOCUMENTATION.search(path.as_posix()):
+            return False
         return looks_like_container(path)
 
     def _record_depth_limit(self, task: Any) -> None:
