@@ -254,6 +254,9 @@ def _make_certificates(device: LabDevice) -> tuple[Path, Path]:
 
 def _lighttpd_conf(device: LabDevice, pem: Path) -> Path:
     w, a = device.workdir, device.address
+    auth = 'auth.require = ("/admin/" => ("method" => "basic", "realm" => "SmartCam", "require" => "valid-user"))'
+    # The hardened twin names no version, and asks for the password only over TLS.
+    tag = "SmartCam" if device.hardened else "lighttpd/1.4.69"
     if device.hardened:
         tls = '"MinProtocol" => "TLSv1.3"'
         plain = f'$SERVER["socket"] == "{a}:80" {{ url.redirect = ("^/(.*)" => "https://{a}/$1") }}'
@@ -270,18 +273,19 @@ server.bind = "{a}"
 server.port = 80
 server.pid-file = "{w / 'run/lighttpd.pid'}"
 server.errorlog = "{w / 'lighttpd-error.log'}"
-server.tag = "lighttpd/1.4.69"
+server.tag = "{tag}"
 index-file.names = ("index.html")
 mimetype.assign = (".html" => "text/html", ".jpg" => "image/jpeg", "" => "application/octet-stream")
 auth.backend = "plain"
 auth.backend.plain.userfile = "{w / 'htpasswd'}"
-auth.require = ("/admin/" => ("method" => "basic", "realm" => "SmartCam", "require" => "valid-user"))
+{"" if device.hardened else auth}
 {listing}
 {plain}
 $SERVER["socket"] == "{a}:443" {{
   ssl.engine = "enable"
   ssl.pemfile = "{pem}"
   ssl.openssl.ssl-conf-cmd = ({tls})
+  {auth if device.hardened else ""}
 }}
 """
     path = w / "lighttpd.conf"

@@ -50,15 +50,16 @@ class LoginResult:
 
     @property
     def conclusive(self) -> bool:
-        """True when a pair was accepted or every attempt in the budget got a clear refusal."""
-        return self.accepted is not None or (self.tried > 0 and self.errors == 0)
+        """True when a pair was accepted or every pair in the budget got a clear refusal (after retries)."""
+        return self.accepted is not None or (self.tried > 0 and self.rejected == self.tried)
 
 
 def mask(secret: str) -> str:
-    """Show a secret's shape, never its value: "admin" → "ad***n"; short ones become "***"."""
+    """Show a secret's shape, never its value: "admin" → "ad***n", "root" → "r***t"; short ones become "***"."""
     if len(secret) <= 3:
         return "***"
-    return f"{secret[:2]}***{secret[-1]}"
+    # At most three characters shown, and never more than half of the secret.
+    return f"{secret[:2 if len(secret) >= 5 else 1]}***{secret[-1]}"
 
 
 def load_pairs(path: Path | None = None) -> list[Pair]:
@@ -81,32 +82,41 @@ async def try_pairs(pairs: list[Pair], attempt: Callable[[Pair], Awaitable[Attem
     """Try at most `budget` pairs one after another; stop at the first accepted one.
 
     After a refusal the pause is `backoff`; after an error it doubles (up to `backoff_max`), because errors
-    are how devices signal lockout or overload. Three errors in a row end the series as inconclusive.
+    are how devices signal lockout or overload; the pair is retried once. Three errors in a row end the
+    series as inconclusive.
     """
     result = LoginResult(accepted=None, tried=0, rejected=0, errors=0, available=len(pairs))
     pause = backoff
     streak = 0
     for pair in pairs[:budget]:
         result.tried += 1
-        try:
-            outcome = await attempt(pair)
-        except (OSError, TimeoutError, EOFError, ValueError) as exc:
-            outcome, result.last_error = Attempt.ERROR, f"{type(exc).__name__}: {exc}"[:200]
+        for _retry in range(2):  # an error is no verdict: the same pair gets one more try after a pause
+            outcome = await _one(attempt, pair, result)
+            if outcome is not Attempt.ERROR:
+                break
+            result.errors += 1
+            streak += 1
+            pause = min(pause * 2, backoff_max)
+            if streak >= 3:
+                log.info("%s: three login errors in a row, stopping (%s)", label, result.last_error)
+                return result
+            await asyncio.sleep(pause)
         if outcome is Attempt.ACCEPTED:
             result.accepted = pair
             return result
         if outcome is Attempt.REJECTED:
             result.rejected += 1
             streak, pause = 0, backoff
-        else:
-            result.errors += 1
-            streak += 1
-            pause = min(pause * 2, backoff_max)
-            if streak >= 3:
-                log.info("%s: three login errors in a row, stopping (%s)", label, result.last_error)
-                break
         await asyncio.sleep(pause)
     return result
+
+
+async def _one(attempt: Callable[[Pair], Awaitable[Attempt]], pair: Pair, result: LoginResult) -> Attempt:
+    try:
+        return await attempt(pair)
+    except (OSError, TimeoutError, EOFError, ValueError) as exc:
+        result.last_error = f"{type(exc).__name__}: {exc}"[:200]
+        return Attempt.ERROR
 
 
 async def login_finding(session: Session, service: Service,
@@ -125,7 +135,7 @@ async def login_finding(session: Session, service: Service,
     if not result.conclusive:
         return session.not_tested(
             "probe.credentials.default_login",
-            f"{where}: {result.errors} of {result.tried} attempts got no clear answer "
+            f"{where}: {result.tried - result.rejected} of {result.tried} pairs got no clear answer "
             f"({result.last_error or 'no verdict from the service'}); default credentials not established", service)
     return session.finding(
         "probe.credentials.rejected", "pass",

@@ -24,7 +24,7 @@ from iotmark.collect.probe.session import ProbeOptions, Service, Session
 from iotmark.model import Bundle, EvidenceSource, Finding, Target, canonical_json, sha256_hex
 
 log = logging.getLogger(__name__)
-PROTOCOL_MODULES = ("telnet", "ssh", "tls", "http", "mqtt", "coap", "upnp", "ftp", "udp")
+PROTOCOL_MODULES = ("telnet", "ssh", "tls", "http", "mqtt", "coap", "upnp", "ftp", "snmp")
 DEFAULT_DEVICE_CLASS = "consumer-general"
 
 
@@ -88,7 +88,8 @@ async def _run_check(session: Session, module: ModuleType, service: Service) -> 
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a protocol module must never take the whole probe down
-        log.warning("%s check on %s:%d failed: %r", name, session.address, service.port, exc, exc_info=True)
+        log.warning("%s check on %s:%d failed: %r", name, session.address, service.port, exc)
+        log.debug("traceback", exc_info=True)
         return [session.finding(check, "error", f"{name} check on port {service.port} failed: "
                                                 f"{type(exc).__name__}: {exc}"[:300], service)]
 

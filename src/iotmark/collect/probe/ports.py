@@ -10,12 +10,9 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from iotmark.collect.probe.session import Service, Session, printable
+from iotmark.collect.probe.session import Service, Session, load_data, printable
 from iotmark.collect.probe.transport import tcp_port_open
 from iotmark.model import Finding
 
@@ -33,8 +30,7 @@ class ScanResult:
 @functools.lru_cache(maxsize=1)
 def signatures() -> dict[str, Any]:
     """The identification data (probe/data/signatures.yaml), regular expressions compiled."""
-    raw = yaml.safe_load(resources.files("iotmark.collect.probe").joinpath("data/signatures.yaml")
-                         .read_text(encoding="utf-8"))
+    raw = load_data("signatures.yaml")
     return {
         "banners": [(re.compile(b["pattern"], re.S), b["service"]) for b in raw["banners"]],
         "products": [(re.compile(p["pattern"]), p["product"]) for p in raw["products"]],
@@ -87,7 +83,7 @@ async def identify_tcp(session: Session, port: int) -> Service:
     first = b""
     try:
         async with session.stream(port) as stream:
-            first = await stream.read(PASSIVE_WAIT, 4096)
+            first = await stream.read(min(PASSIVE_WAIT, session.options.read_timeout), 4096)
     except (OSError, TimeoutError) as exc:
         log.debug("port %d: %s", port, exc)
     if first:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+
+import yaml
 
 from iotmark.collect.base import make_finding
 from iotmark.collect.probe.transport import ConnectionGate, Stream, insecure_tls_context, udp_exchange
@@ -62,6 +66,13 @@ class Service:
     def observed(self) -> dict[str, Any]:
         return {"port": self.port, "transport": self.transport, "service": self.name, "tls": self.tls,
                 "banner": self.banner, "product": self.product, "version": self.version}
+
+
+@functools.lru_cache(maxsize=None)
+def load_data(name: str) -> Any:
+    """A YAML table from probe/data/ (signatures, policies, paths); parsed once per process."""
+    text = resources.files("iotmark.collect.probe").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
 def printable(data: bytes | str, limit: int = 200) -> str:

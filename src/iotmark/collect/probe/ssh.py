@@ -8,13 +8,10 @@ import functools
 import logging
 import re
 import secrets
-from importlib import resources
 from typing import Any
 
-import yaml
-
 from iotmark.collect.probe.credentials import Attempt, Pair, login_finding
-from iotmark.collect.probe.session import Service, Session
+from iotmark.collect.probe.session import Service, Session, load_data
 from iotmark.model import Finding
 
 log = logging.getLogger(__name__)
@@ -24,7 +21,7 @@ DEFAULT_CHECK = "probe.ssh.weak_algorithms"
 
 @functools.lru_cache(maxsize=1)
 def _policy() -> list[re.Pattern[str]]:
-    raw = yaml.safe_load(resources.files("iotmark.collect.probe").joinpath("data/ssh.yaml").read_text("utf-8"))
+    raw = load_data("ssh.yaml")
     return [re.compile(p) for p in raw["ignore_failures"]]
 
 

@@ -8,12 +8,9 @@ import datetime as dt
 import functools
 import re
 import warnings
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from iotmark.collect.probe.session import Service, Session
+from iotmark.collect.probe.session import Service, Session, load_data
 from iotmark.model import Finding
 
 DEFAULT_CHECK = "probe.tls.reviewed"
@@ -28,7 +25,7 @@ def applies(service: Service) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def policy() -> dict[str, Any]:
-    raw = yaml.safe_load(resources.files("iotmark.collect.probe").joinpath("data/tls.yaml").read_text("utf-8"))
+    raw = dict(load_data("tls.yaml"))
     raw["weak_ciphers"] = [(re.compile(c["pattern"]), c["reason"]) for c in raw["weak_ciphers"]]
     return raw
 
