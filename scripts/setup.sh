@@ -14,6 +14,9 @@ update=0
 if [ "$mode" = "test" ]; then
   # Test image builders (jffs2/ubi/uImage) and the foreign-architecture Debian packages the fixtures unpack.
   debs+=(poppler-utils zbar-tools mtd-utils u-boot-tools)
+  # The insecure-device lab of the probe tests: real daemons started inside network namespaces.
+  debs+=(iproute2 busybox-static inetutils-inetd inetutils-telnetd dropbear-bin vsftpd lighttpd lighttpd-mod-openssl
+         mosquitto libcoap3-bin miniupnpd openssh-server)
   for arch in armhf mipsel; do
     if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
       dpkg --add-architecture "$arch"
@@ -32,6 +35,12 @@ if [ ${#missing[@]} -gt 0 ] || [ "$update" = 1 ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
+  # Daemons installed for the test lab must not start as host services: the tests start their own copies.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
