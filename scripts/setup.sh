@@ -16,7 +16,7 @@ if [ "$mode" = "test" ]; then
   debs+=(poppler-utils zbar-tools mtd-utils u-boot-tools)
   # The insecure-device lab of the probe tests: real daemons started inside network namespaces.
   debs+=(iproute2 busybox-static inetutils-inetd inetutils-telnetd dropbear-bin vsftpd lighttpd lighttpd-mod-openssl
-         mosquitto libcoap3-bin miniupnpd openssh-server)
+         mosquitto libcoap3-bin miniupnpd openssh-server openssh-client)
   for arch in armhf mipsel; do
     if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
       dpkg --add-architecture "$arch"
@@ -31,7 +31,12 @@ done
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -gt 0 ] || [ "$update" = 1 ]; then
-  apt-get update -qq
+  # A mirror caught mid-sync fails one index now and then: retry, then go on with the lists we have.
+  for attempt in 1 2 3; do
+    apt-get update -qq && break
+    echo "apt-get update failed (attempt $attempt)" >&2
+    sleep $((attempt * 5))
+  done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

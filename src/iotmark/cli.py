@@ -21,7 +21,7 @@ declaration_app = typer.Typer(help="Vendor declarations (implementation conforma
 vulns_app = typer.Typer(help="Offline vulnerability data.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issuer keys and revocation.", no_args_is_help=True)
 sbom_app = typer.Typer(help="Software bills of materials.", no_args_is_help=True)
-scan_app = typer.Typer(help="Collect evidence: analyse firmware images.", no_args_is_help=True)
+scan_app = typer.Typer(help="Collect evidence: analyse firmware images and probe devices.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(declaration_app, name="declaration")
 app.add_typer(vulns_app, name="vulns")
@@ -31,6 +31,9 @@ app.add_typer(scan_app, name="scan")
 from iotmark.risk.cli import app as risk_app  # noqa: E402 - light: typer, click and stdlib only
 
 app.add_typer(risk_app, name="risk")
+from iotmark.collect.probe.cli import scan_device  # noqa: E402 - typer and stdlib only
+
+scan_app.command("device")(scan_device)
 
 
 class UserError(Exception):
