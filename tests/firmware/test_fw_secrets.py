@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from iotmark.collect.firmware.analysis import analyse_root
 from iotmark.collect.firmware.corpus import Corpus
 from iotmark.collect.firmware.fsview import RootView
-from iotmark.collect.firmware.secrets import SecretScanner, token_findings
+from iotmark.collect.firmware.secrets import SecretScanner, dropbear_public_blob, token_findings
+from iotmark.collect.hostkeys import spki_sha256, ssh_public_key_sha256
 from rootfs_builders import rsa_key
 
 
@@ -96,3 +102,46 @@ def test_certificate_expiry_is_judged_at_the_given_time(weak_root):
                                 now=dt.datetime(2019, 6, 1, tzinfo=dt.timezone.utc))
     assert sorted(f.check for f in findings) == ["firmware.certificates.self_signed", "firmware.certificates.weak_key",
                                                  "firmware.secrets.reviewed"]
+
+
+def _dropbearkey(kind: str, path: Path) -> str:
+    """Generate a host key with the real dropbearkey; return the public line it prints ("ssh-... AAAA... user")."""
+    out = subprocess.run(["dropbearkey", "-t", kind, "-f", str(path)], capture_output=True, text=True, check=True)
+    return next(line for line in out.stdout.splitlines() if line.startswith(("ssh-", "ecdsa-")))
+
+
+@pytest.mark.parametrize(("kind", "ssh_type"), [("rsa", "ssh-rsa"), ("ecdsa", "ecdsa-sha2-nistp256"),
+                                                ("ed25519", "ssh-ed25519")])
+def test_dropbear_key_fingerprint_is_the_spki_hash_of_its_public_key(tmp_path, kind, ssh_type):
+    if shutil.which("dropbearkey") is None:
+        pytest.skip("dropbearkey (Debian package dropbear-bin) is not installed")
+    key_file = tmp_path / f"dropbear_{kind}_host_key"
+    public_line = _dropbearkey(kind, key_file)
+    public = serialization.load_ssh_public_key(public_line.rsplit(" ", 1)[0].encode())
+    scanner = SecretScanner()
+    scanner.scan(f"etc/dropbear/{key_file.name}", key_file.read_bytes())
+    (hit,) = scanner.keys
+    assert hit.type == f"Dropbear host key ({ssh_type})"
+    assert hit.sha256 == spki_sha256(public)
+    assert ssh_public_key_sha256(dropbear_public_blob(key_file.read_bytes())) == (ssh_type, hit.sha256)
+
+
+def test_dropbear_key_and_its_openssh_conversion_share_one_fingerprint(tmp_path):
+    if shutil.which("dropbearconvert") is None:
+        pytest.skip("dropbearconvert (Debian package dropbear-bin) is not installed")
+    _dropbearkey("ed25519", tmp_path / "dropbear_ed25519_host_key")
+    subprocess.run(["dropbearconvert", "dropbear", "openssh", str(tmp_path / "dropbear_ed25519_host_key"),
+                    str(tmp_path / "id_ed25519")], capture_output=True, check=True)
+    scanner = SecretScanner()
+    scanner.scan("etc/dropbear/dropbear_ed25519_host_key", (tmp_path / "dropbear_ed25519_host_key").read_bytes())
+    scanner.scan("root/.ssh/id_ed25519", (tmp_path / "id_ed25519").read_bytes())
+    assert [k.type for k in scanner.keys] == ["Dropbear host key (ssh-ed25519)", "Ed25519 (OPENSSH PRIVATE KEY)"]
+    assert scanner.keys[0].sha256 == scanner.keys[1].sha256
+
+
+def test_damaged_dropbear_key_is_still_reported_with_the_file_hash():
+    data = (11).to_bytes(4, "big") + b"ssh-ed25519" + (64).to_bytes(4, "big") + b"\x01" * 10
+    scanner = SecretScanner()
+    scanner.scan("etc/dropbear/dropbear_ed25519_host_key", data)
+    assert [(k.type, k.sha256) for k in scanner.keys] == [
+        ("Dropbear host key (ssh-ed25519)", hashlib.sha256(data).hexdigest())]

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
 from iotmark.collect.base import make_finding
+from iotmark.collect.hostkeys import spki_sha256, ssh_public_key_sha256
 from iotmark.collect.firmware.corpus import Corpus, evidence, mask
 from iotmark.model import Finding
 
@@ -76,8 +77,37 @@ def _key_description(key: Any) -> tuple[str, int | None]:
 
 def _public_fingerprint(key: Any) -> str:
     """sha256 of the public key's SubjectPublicKeyInfo: the same key in PEM, DER or another file matches."""
-    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(spki).hexdigest()
+    return spki_sha256(key.public_key())
+
+
+def _ssh_strings(data: bytes, count: int) -> list[bytes]:
+    """The first `count` SSH strings (uint32 length + bytes) of `data`, each with its length prefix."""
+    fields, at = [], 0
+    for _ in range(count):
+        size = int.from_bytes(data[at:at + 4], "big")
+        if at + 4 + size > len(data):
+            raise ValueError("truncated SSH string")
+        fields.append(data[at:at + 4 + size])
+        at += 4 + size
+    return fields
+
+
+def dropbear_public_blob(data: bytes) -> bytes:
+    """The SSH wire-format public key inside a Dropbear host key file; raises ValueError if malformed.
+
+    Dropbear writes the public fields first (RSA: e, n; DSS: p, q, g, y; ECDSA: curve, point), then the
+    private ones; an Ed25519 file holds one 64-byte string, the 32-byte seed followed by the public key."""
+    name = _ssh_strings(data, 1)[0]
+    kind = name[4:]
+    if kind == b"ssh-ed25519":
+        pair = _ssh_strings(data, 2)[1][4:]
+        if len(pair) != 64:
+            raise ValueError("Ed25519 Dropbear key is not 64 bytes")
+        return name + (32).to_bytes(4, "big") + pair[32:]
+    public_fields = {b"ssh-rsa": 3, b"ssh-dss": 5}.get(kind, 3 if kind.startswith(b"ecdsa-sha2-") else 0)
+    if not public_fields:
+        raise ValueError(f"unknown Dropbear key type {kind[:40]!r}")
+    return b"".join(_ssh_strings(data, public_fields))
 
 
 @dataclass
@@ -136,7 +166,11 @@ class SecretScanner:
         for magic in secret_rules()["dropbear_magic"]:
             if data.startswith(magic):
                 name = magic[4:].decode()
-                self.keys.append(KeyHit(rel, 0, f"Dropbear host key ({name})", hashlib.sha256(data).hexdigest(),
+                try:  # the public part's SPKI hash, comparable with PEM keys and with a probed host key
+                    _kind, digest = ssh_public_key_sha256(dropbear_public_blob(data))
+                except ValueError:  # damaged or unsupported: still a key in the image, hash the file
+                    digest = hashlib.sha256(data).hexdigest()
+                self.keys.append(KeyHit(rel, 0, f"Dropbear host key ({name})", digest,
                                         None, f"{name} key blob, {len(data)} bytes (masked)"))
                 return
         if data[:2] == b"\x30\x82" and len(data) >= 64:

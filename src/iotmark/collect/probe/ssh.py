@@ -10,6 +10,7 @@ import re
 import secrets
 from typing import Any
 
+from iotmark.collect.hostkeys import ssh_public_key_sha256
 from iotmark.collect.probe.credentials import Attempt, Pair, login_finding
 from iotmark.collect.probe.session import Service, Session, load_data
 from iotmark.model import Finding
@@ -49,9 +50,24 @@ def audit_server(address: str, port: int, timeout: float) -> dict[str, Any]:
         kex = SSH2_Kex.parse(out, payload)
         # One connection per host key type, to learn the key sizes the KEXINIT does not tell.
         HostKeyTest.run(out, sock, kex)
-        return build_struct(address, banner, kex)
+        report = build_struct(address, banner, kex)
+        report["host_key_blobs"] = [info["raw_hostkey_bytes"] for info in kex.host_keys().values()
+                                    if isinstance(info.get("raw_hostkey_bytes"), bytes)]
+        return report
     finally:
         sock.close()
+
+
+def served_host_keys(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key type, SPKI sha256) of each distinct host key the server showed, for comparison with firmware keys."""
+    keys: dict[str, str] = {}
+    for blob in report.get("host_key_blobs", []):
+        try:
+            kind, digest = ssh_public_key_sha256(blob)
+        except ValueError:  # certificates and key types cryptography cannot load are not comparable
+            continue
+        keys.setdefault(digest, kind)
+    return [(kind, digest) for digest, kind in keys.items()]
 
 
 def weak_algorithms(report: dict[str, Any]) -> list[str]:
@@ -80,15 +96,18 @@ async def run(session: Session, service: Service) -> list[Finding]:
     else:
         weak = weak_algorithms(report)
         banner = report.get("banner", {}).get("raw") or service.banner
+        served = served_host_keys(report)
+        keys = {"host_key_type": [kind for kind, _ in served] or None,
+                "host_key_sha256": [digest for _, digest in served] or None}
         if weak:
             findings.append(session.finding(
                 "probe.ssh.weak_algorithms", "fail", f"{len(weak)} weak algorithms offered: " + " | ".join(weak)[:900],
-                service, banner=banner, excerpt=", ".join(w.split(":")[0] for w in weak)[:500]))
+                service, banner=banner, excerpt=", ".join(w.split(":")[0] for w in weak)[:500], **keys))
         else:
             offered = ", ".join(e["algorithm"] for e in report.get("key", []))
             findings.append(session.finding("probe.ssh.reviewed", "pass",
                                             f"no weak key exchange, cipher, MAC or host key; host keys: {offered}",
-                                            service, banner=banner))
+                                            service, banner=banner, **keys))
     findings.append(await _credentials(session, service))
     return findings
 
