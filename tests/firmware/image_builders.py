@@ -162,6 +162,18 @@ def build_ext(src: Path, dst: Path, size_kib: int = 4096) -> Path:
     return dst
 
 
+def build_cramfs(src: Path, dst: Path) -> Path:
+    """cramfs image of src (util-linux mkfs.cramfs), as older cameras and set-top boxes ship."""
+    _run("mkfs.cramfs", src, dst)
+    return dst
+
+
+def build_erofs(src: Path, dst: Path) -> Path:
+    """EROFS image of src (erofs-utils mkfs.erofs, lz4hc), as newer Android-based devices ship."""
+    _run("mkfs.erofs", "--quiet", "-zlz4hc", dst, src)
+    return dst
+
+
 def build_tar(src: Path, dst: Path) -> Path:
     """Plain tar of src."""
     with tarfile.open(dst, "w") as tar:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from image_builders import (
     build_cpio,
+    build_cramfs,
+    build_erofs,
     build_ext,
     build_jffs2,
     build_router_image,
@@ -109,6 +111,8 @@ FILESYSTEMS = {
     "cpio": lambda src, dst, work: build_cpio(src, dst),
     "ext": lambda src, dst, work: build_ext(src, dst),
     "tar": lambda src, dst, work: build_tar(src, dst),
+    "cramfs": lambda src, dst, work: build_cramfs(src, dst),
+    "erofs": lambda src, dst, work: build_erofs(src, dst),
 }
 
 
