@@ -1,0 +1,197 @@
+"""`iotmark mitigate ...` (and the top-level `mud`, `detect`): MUD files, flow checks, detection, containment.
+
+Module-level imports are typer and the standard library only; each command imports its stage lazily.
+Bad input is reported as one line `error: FILE: what was wrong` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, List, NoReturn, Optional
+
+import typer
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="Mitigate: MUD profiles, flow conformance, botnet detection, containment.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+mud_app = typer.Typer(help="Manufacturer Usage Description files (RFC 8520).", no_args_is_help=True,
+                      pretty_exceptions_enable=False)
+flows_app = typer.Typer(help="Flows from captures and Zeek logs, checked against MUD policies.",
+                        no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(mud_app, name="mud")
+app.add_typer(flows_app, name="flows")
+
+
+def _fail(source: Path | str, message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {source}: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _write(out: Optional[Path], data: bytes) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            _fail(out, f"cannot write: {exc.strerror or exc}")
+
+
+# --- mud ------------------------------------------------------------------------------------------------------
+
+@mud_app.command("generate")
+def mud_generate(
+    declaration: Optional[Path] = typer.Option(None, "--declaration", "-d", help="Vendor declaration (YAML)."),
+    capture: Optional[Path] = typer.Option(None, "--pcap", help="Capture (pcap/pcapng) of the device's traffic."),
+    device: Optional[str] = typer.Option(None, "--device", help="The device's address in the capture."),
+    mud_url: Optional[str] = typer.Option(None, "--mud-url", help="https URL the MUD file will be served at."),
+    manufacturer: Optional[str] = typer.Option(None, "--manufacturer", help="Without a declaration: maker name."),
+    model: Optional[str] = typer.Option(None, "--model", help="Without a declaration: model name."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Generate a MUD file from a declaration and/or the flows a device made in a capture."""
+    from iotmark.mitigate.mud import build_mud, endpoints_from_flows, mud_from_declaration
+    from iotmark.mitigate.untrusted import BadInput
+    from iotmark.mitigate.yang import validate_mud
+
+    if declaration is None and capture is None:
+        _fail("mud generate", "give --declaration and/or --pcap with --device")
+    if capture is not None and not device:
+        _fail(capture, "--device ADDRESS is needed to know whose flows to profile")
+    observed = []
+    if capture is not None:
+        from iotmark.mitigate.flows import flows_from_capture
+
+        try:
+            result = flows_from_capture(capture)
+            observed = endpoints_from_flows(result.flows, device or "", result.names)
+        except BadInput as exc:
+            _fail(capture, str(exc))
+    try:
+        if declaration is not None:
+            decl = _load_declaration(declaration)
+            mud = mud_from_declaration(decl, mud_url=mud_url, extra_endpoints=observed)
+        else:
+            if not (mud_url and manufacturer and model):
+                _fail(capture or "mud generate", "without a declaration give --mud-url, --manufacturer and --model")
+            mud = build_mud(mud_url=mud_url or "", endpoints=observed, manufacturer=manufacturer or "",
+                            model=model or "")
+    except BadInput as exc:
+        _fail(declaration or capture or "mud generate", str(exc))
+    errors = validate_mud(mud)
+    if errors:  # our own output must conform; say so rather than write a bad file
+        _fail("generated MUD", f"{errors[0].path}: {errors[0].message}", code=1)
+    _write(out, (json.dumps(mud, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _load_declaration(path: Path) -> Any:
+    from iotmark.mitigate.untrusted import BadInput, read_limited
+
+    import yaml
+    from pydantic import ValidationError
+
+    from iotmark.model import Declaration
+
+    try:
+        data = yaml.safe_load(read_limited(path, 1024 * 1024))
+        return Declaration.model_validate(data)
+    except BadInput as exc:
+        _fail(path, str(exc))
+    except yaml.YAMLError as exc:
+        _fail(path, f"invalid YAML: {str(exc).splitlines()[0]}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(path, f"not a declaration: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+
+
+@mud_app.command("validate")
+def mud_validate(
+    files: List[Path] = typer.Argument(..., help="MUD files (JSON)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate MUD files against the RFC 8520 YANG modules; exit 1 if any is invalid."""
+    from iotmark.mitigate.mud import load_mud
+    from iotmark.mitigate.untrusted import BadInput
+    from iotmark.mitigate.yang import SchemaError, YangModulesMissing, validate_mud
+
+    results = []
+    for path in files:
+        if not path.is_file():
+            _fail(path, "no such file")
+        try:
+            errors = validate_mud(load_mud(path))
+        except BadInput as exc:
+            errors = [SchemaError("/", str(exc))]
+        except YangModulesMissing as exc:
+            _fail(path, str(exc))
+        results.append({"file": str(path), "valid": not errors, "errors": [e.as_dict() for e in errors]})
+    if as_json:
+        _emit_json(results)
+    else:
+        for item in results:
+            if item["valid"]:
+                typer.echo(f"{item['file']}: valid")
+            for err in item["errors"]:
+                typer.echo(f"{item['file']}: invalid at {err['path']}: {err['message']}")
+    raise typer.Exit(0 if all(r["valid"] for r in results) else 1)
+
+
+@mud_app.command("sign")
+def mud_sign(
+    file: Path = typer.Argument(..., help="MUD file to sign."),
+    cert: Path = typer.Option(..., "--cert", help="Signer certificate (PEM)."),
+    key: Path = typer.Option(..., "--key", help="Signer private key (PEM, unencrypted)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Signature file (default FILE.p7s)."),
+) -> None:
+    """Write a CMS detached signature (DER) of a MUD file, as RFC 8520 section 13 describes."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from iotmark.mitigate.sign import load_certificates, sign_detached
+    from iotmark.mitigate.untrusted import BadInput, read_limited
+
+    try:
+        content = read_limited(file, 1024 * 1024)
+        certificate = load_certificates(read_limited(cert, 256 * 1024))[0]
+        private = load_pem_private_key(read_limited(key, 256 * 1024), password=None)
+        signature = sign_detached(content, certificate, private)  # type: ignore[arg-type]
+    except BadInput as exc:
+        _fail(file, str(exc))
+    except (ValueError, TypeError, IndexError) as exc:
+        _fail(file, f"cannot sign: {exc}")
+    target = out or file.with_name(file.name + ".p7s")
+    _write(target, signature)
+    typer.echo(f"signed {file} -> {target}", err=True)
+
+
+@mud_app.command("verify")
+def mud_verify(
+    file: Path = typer.Argument(..., help="MUD file."),
+    signature: Path = typer.Argument(..., help="Its detached CMS signature (DER)."),
+    ca: Path = typer.Option(..., "--ca", help="Trusted CA certificate(s), PEM."),
+) -> None:
+    """Verify a MUD file's detached signature against trusted CA certificates; exit 1 if it does not verify."""
+    from iotmark.mitigate.sign import MAX_SIGNATURE_BYTES, SignatureInvalid, load_certificates, verify_detached
+    from iotmark.mitigate.untrusted import BadInput, read_limited
+
+    try:
+        content = read_limited(file, 1024 * 1024)
+        sig = read_limited(signature, MAX_SIGNATURE_BYTES)
+        trusted = load_certificates(read_limited(ca, 1024 * 1024))
+    except BadInput as exc:
+        _fail(file, str(exc))
+    except ValueError as exc:
+        _fail(ca, f"cannot read certificates: {exc}")
+    try:
+        result = verify_detached(content, sig, trusted)
+    except SignatureInvalid as exc:
+        _fail(signature, f"signature invalid: {exc}", code=1)
+    typer.echo(f"{file}: signature good, signed by {result.signer} ({result.digest})")
