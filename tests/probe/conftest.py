@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # lab.py sits beside the tests; tests/ is not a package
-
-from lab import LabDevice, lab_unavailable, start_lab, stop_lab  # noqa: E402
-
-from iotmark.collect.probe.engine import ProbeResult, probe_async  # noqa: E402
-from iotmark.collect.probe.session import ProbeOptions  # noqa: E402
+from iotmark.collect.probe.engine import ProbeResult, probe_async
+from iotmark.collect.probe.lab import LabDevice, lab_unavailable, start_lab, stop_lab
+from iotmark.collect.probe.session import ProbeOptions
 
 
 def _lab(hardened: bool) -> Iterator[LabDevice]:

@@ -1,4 +1,5 @@
-"""`iotmark scan device ADDRESS`: probe a running device and write its evidence bundle.
+"""`iotmark scan device ADDRESS`: probe a running device and write its evidence bundle; `iotmark lab up|down`:
+the insecure-device lab in a network namespace, to try the probe on safely.
 
 Only typer and the standard library are imported at module level, so `iotmark --version` stays fast.
 """
@@ -13,6 +14,8 @@ from typing import Optional
 import typer
 
 app = typer.Typer(help="Probe a running device over the network.", no_args_is_help=True)
+lab_app = typer.Typer(help="An insecure device (or its hardened twin) in a network namespace, to try the probe on.",
+                      no_args_is_help=True)
 
 
 @app.callback()
@@ -110,3 +113,39 @@ def _render(findings: list) -> None:  # type: ignore[type-arg]
     for f in sorted(findings, key=lambda f: (f.outcome != "fail", order[f.severity], f.evidence.port or 0)):
         table.add_row(f.outcome, f.severity, f.check, str(f.evidence.port or ""), f.detail[:100])
     Console().print(table)
+
+
+@lab_app.command("up")
+def lab_up(
+    hardened: bool = typer.Option(False, "--hardened", help="The hardened twin: same services, strong auth, TLS 1.3."),
+    timeout: float = typer.Option(30.0, "--timeout", min=1.0, help="Seconds to wait for the daemons' ports."),
+) -> None:
+    """Start the lab device (needs root); the last line printed is its address. Returns a lab already up."""
+    from iotmark.collect.probe.labctl import LabError
+    from iotmark.collect.probe.labctl import lab_up as start
+
+    try:
+        device, started = start(hardened=hardened, timeout=timeout)
+    except LabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.code) from None
+    kind = "hardened twin" if hardened else "insecure device"
+    state = "started" if started else "already up"
+    typer.echo(f"lab {kind} {state} in network namespace {device.namespace}, files in {device.workdir}", err=True)
+    typer.echo(f"ports: {','.join(str(p) for p in sorted(device.ports))}; probe it with "
+               f"`iotmark scan device {device.address}`; remove it with `iotmark lab down`", err=True)
+    typer.echo(device.address)
+
+
+@lab_app.command("down")
+def lab_down() -> None:
+    """Stop the lab's daemons and remove its namespaces, interfaces, files and state (safe to repeat)."""
+    from iotmark.collect.probe.labctl import LabError
+    from iotmark.collect.probe.labctl import lab_down as remove
+
+    try:
+        removed = remove()
+    except LabError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.code) from None
+    typer.echo(f"removed {', '.join(removed)}" if removed else "no lab was up")

@@ -7,11 +7,13 @@ only with modern algorithms, HTTPS with TLS 1.3 only, MQTT over TLS with a stron
 
 Daemons run inside a private mount namespace where /etc/passwd, /etc/shadow, /etc/group and /etc/shells
 are bind-mounted copies, so the host's accounts are never touched. `stop_lab` kills every process in the
-namespace and deletes it; it is safe to call twice and after a failed start.
+namespace and deletes what the start made; it is safe to call twice and after a failed start.
+`iotmark lab up|down` (labctl.py) runs the same lab for users, with its state recorded on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -50,17 +52,19 @@ class LabDevice:
     ports: set[int]
     passwords: dict[str, str] = field(default_factory=dict)
     host_veth: str = ""
+    pids: list[int] = field(default_factory=list)  # the daemons' supervisor and every process in the namespace
+    made: list[str] = field(default_factory=list)  # what start_lab created: "netns", "veth", "/run/sshd"
 
 
 def lab_unavailable() -> str | None:
     """Why the lab cannot run here (not root, no `ip netns`, missing daemons), or None."""
     if os.geteuid() != 0:
-        return "the probe lab needs root to create network namespaces"
+        return "the probe lab needs root to create network namespaces: run it as root (e.g. with sudo)"
     if shutil.which("ip") is None:
-        return "iproute2 (ip) is not installed"
-    missing = [pkg for tool, pkg in DEBIAN_TOOLS.items() if not (Path(tool).exists() or shutil.which(tool))]
+        return "iproute2 (ip) is not installed: install it with `apt-get install iproute2`"
+    missing = sorted({pkg for tool, pkg in DEBIAN_TOOLS.items() if not (Path(tool).exists() or shutil.which(tool))})
     if missing:
-        return f"Debian packages missing for the lab: {' '.join(sorted(set(missing)))}"
+        return f"Debian packages missing for the lab: install them with `apt-get install {' '.join(missing)}`"
     probe = f"iotmark-check-{os.getpid()}"
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if made.returncode != 0:
@@ -77,54 +81,89 @@ def _run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def _subnet(hardened: bool) -> tuple[str, str]:
-    # One /30 per run and twin, derived from the pid, so parallel runs on one machine do not collide.
-    octet = os.getpid() % 250 + 1
+    # One /30 per lab, starting from one derived from the pid and skipping any the host already uses, so
+    # parallel runs and a user's `iotmark lab up` on one machine do not collide.
     second = 201 if hardened else 200
+    used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    start = os.getpid() % 250
+    for step in range(250):
+        octet = (start + step) % 250 + 1
+        if f" 10.{second}.{octet}." not in used:
+            break
     return f"10.{second}.{octet}.1", f"10.{second}.{octet}.2"
 
 
-def start_lab(workdir: Path, *, hardened: bool = False, timeout: float = 30.0) -> LabDevice:
-    """Create the namespace and veth pair, write the daemons' files, start them and wait for their ports."""
+def new_lab(workdir: Path, *, hardened: bool = False, namespace: str | None = None,
+            host_veth: str | None = None) -> LabDevice:
+    """The plan for one lab device (names, addresses, folder); nothing is created yet."""
     kind = "hard" if hardened else "weak"
     pid = os.getpid()
     host_address, address = _subnet(hardened)
-    device = LabDevice(namespace=f"iotmark-{kind}-{pid}", host_address=host_address, address=address,
-                       hardened=hardened, workdir=workdir, ports=set(HARDENED_PORTS if hardened else WEAK_PORTS),
-                       host_veth=f"iotm{kind[0]}{pid % 100000}")
-    workdir.mkdir(parents=True, exist_ok=True)
+    if host_veth is not None and len(host_veth) > 14:  # the device end adds "d"; Linux allows 15 characters
+        raise ValueError(f"interface name {host_veth!r} is longer than 14 characters")
+    return LabDevice(namespace=namespace or f"iotmark-{kind}-{pid}", host_address=host_address, address=address,
+                     hardened=hardened, workdir=workdir, ports=set(HARDENED_PORTS if hardened else WEAK_PORTS),
+                     host_veth=host_veth or f"iotm{kind[0]}{pid % 100000}")
+
+
+def run_lab(device: LabDevice, timeout: float = 30.0) -> LabDevice:
+    """Create the namespace and veth pair, write the daemons' files, start them and wait for their ports.
+
+    On any failure (or interruption) everything made so far is removed before the exception goes on."""
     try:
+        device.workdir.mkdir(parents=True, exist_ok=True)
         _make_network(device)
         script = _write_files(device)
-        log_file = open(workdir / "daemons.log", "wb")  # noqa: SIM115 - the supervisor keeps it open
-        subprocess.Popen(["ip", "netns", "exec", device.namespace, "unshare", "--mount", "--propagation", "private",
-                          "/bin/sh", str(script)], stdout=log_file, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
-        log_file.close()
+        with open(device.workdir / "daemons.log", "wb") as log_file:  # the supervisor keeps its own copy open
+            supervisor = subprocess.Popen(
+                ["ip", "netns", "exec", device.namespace, "unshare", "--mount", "--propagation", "private",
+                 "/bin/sh", str(script)], stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        device.pids = [supervisor.pid]
         _wait_for_ports(device, timeout)
-        if not hardened:
+        if not device.hardened:
             _publish_retained(device)
+        device.pids = sorted({supervisor.pid, *namespace_pids(device.namespace)})
     except BaseException:
         stop_lab(device)
         raise
     return device
 
 
+def start_lab(workdir: Path, *, hardened: bool = False, timeout: float = 30.0) -> LabDevice:
+    """Plan and start one lab device in `workdir` (the test fixtures' entry point)."""
+    return run_lab(new_lab(workdir, hardened=hardened), timeout)
+
+
+def namespace_pids(namespace: str) -> list[int]:
+    """Every process running in network namespace `namespace` (none if it does not exist)."""
+    out = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split() if pid.isdigit()]
+
+
 def stop_lab(device: LabDevice) -> None:
-    """Kill every process in the namespace, delete it (the veth pair goes with it). Never raises."""
-    for sig in ("TERM", "KILL"):
-        pids = subprocess.run(["ip", "netns", "pids", device.namespace], capture_output=True, text=True).stdout.split()
+    """Kill every process in the namespace, delete it and the veth pair if this lab made them. Never raises."""
+    for sig in ("TERM", "KILL") if "netns" in device.made else ():
+        pids = namespace_pids(device.namespace)
         for pid in pids:
-            subprocess.run(["kill", f"-{sig}", pid], capture_output=True)
+            subprocess.run(["kill", f"-{sig}", str(pid)], capture_output=True)
         if pids and sig == "TERM":
             time.sleep(0.5)
-    subprocess.run(["ip", "netns", "del", device.namespace], capture_output=True)
-    subprocess.run(["ip", "link", "del", device.host_veth], capture_output=True)
+    if "netns" in device.made:
+        subprocess.run(["ip", "netns", "del", device.namespace], capture_output=True)
+    if "veth" in device.made:
+        subprocess.run(["ip", "link", "del", device.host_veth], capture_output=True)
+    if "/run/sshd" in device.made:
+        with contextlib.suppress(OSError):
+            Path("/run/sshd").rmdir()
 
 
 def _make_network(device: LabDevice) -> None:
     ns, host_if, dev_if = device.namespace, device.host_veth, device.host_veth + "d"
     _run("ip", "netns", "add", ns)
+    device.made.append("netns")
     _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", dev_if)
+    device.made.append("veth")
     _run("ip", "link", "set", dev_if, "netns", ns)
     _run("ip", "addr", "add", f"{device.host_address}/30", "dev", host_if)
     _run("ip", "link", "set", host_if, "up")
@@ -157,14 +196,16 @@ def _wait_for_ports(device: LabDevice, timeout: float) -> None:
 
 def _publish_retained(device: LabDevice) -> None:
     """A retained message on the anonymous broker, so a wildcard subscription has something to read."""
-    import paho.mqtt.client as mqtt
+    from iotmark.collect.probe.mqtt import connect_packet, publish_packet
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lab-seed")
-    client.connect(device.address, 1883, keepalive=10)
-    client.loop_start()
-    client.publish("home/frontdoor/lock", "unlocked", qos=1, retain=True).wait_for_publish(5)
-    client.loop_stop()
-    client.disconnect()
+    with socket.create_connection((device.address, 1883), timeout=5) as sock:
+        sock.sendall(connect_packet("lab-seed"))
+        if sock.recv(4)[:1] != b"\x20":  # CONNACK
+            raise RuntimeError("the lab's MQTT broker did not accept the seeding client")
+        sock.sendall(publish_packet("home/frontdoor/lock", b"unlocked", retain=True, packet_id=1))
+        if sock.recv(4)[:1] != b"\x40":  # PUBACK: the broker stored the retained message
+            raise RuntimeError("the lab's MQTT broker did not acknowledge the retained message")
+        sock.sendall(b"\xe0\x00")  # DISCONNECT
 
 
 # ------------------------------------------------------------------------------------------------ files
@@ -380,7 +421,9 @@ certfile {pem}
 keyfile {pem}
 tls_version tlsv1.3
 """)
-    Path("/run/sshd").mkdir(exist_ok=True)  # sshd insists on its privilege-separation folder
+    if not Path("/run/sshd").exists():  # sshd insists on its privilege-separation folder
+        Path("/run/sshd").mkdir()
+        device.made.append("/run/sshd")
     return [
         f"/usr/sbin/sshd -D -e -f {w / 'sshd_config'} &",
         f"lighttpd -D -f {_lighttpd_conf(device, pem)} &",

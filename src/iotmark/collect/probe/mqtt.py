@@ -47,6 +47,13 @@ def connect_packet(client_id: str, user: str | None = None, password: str | None
     return bytes([0x10]) + _length(len(body)) + body
 
 
+def publish_packet(topic: str, payload: bytes, *, retain: bool = False, packet_id: int | None = None) -> bytes:
+    """An MQTT 3.1.1 PUBLISH: QoS 1 (the broker answers PUBACK) when `packet_id` is given, else QoS 0."""
+    flags = (0x02 if packet_id is not None else 0) | (0x01 if retain else 0)
+    body = _string(topic) + (packet_id.to_bytes(2, "big") if packet_id is not None else b"") + payload
+    return bytes([0x30 | flags]) + _length(len(body)) + body
+
+
 def subscribe_packet(topic: str, packet_id: int = 1) -> bytes:
     body = packet_id.to_bytes(2, "big") + _string(topic) + b"\x00"
     return bytes([0x82]) + _length(len(body)) + body
