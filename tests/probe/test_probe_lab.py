@@ -65,3 +65,12 @@ def test_mqtt_wildcard_read_names_the_retained_topic(weak_probe: ProbeResult) ->
 def test_connections_never_exceed_the_configured_concurrency(weak_probe: ProbeResult) -> None:
     assert weak_probe.connections > 65535
     assert weak_probe.peak_connections <= 256
+
+
+def test_served_host_key_fingerprint_matches_the_lab_key_file(weak_lab, weak_probe: ProbeResult) -> None:  # type: ignore[no-untyped-def]
+    from iotmark.collect.firmware.secrets import SecretScanner
+
+    scanner = SecretScanner()
+    scanner.scan("dropbear_rsa", (weak_lab.workdir / "dropbear_rsa").read_bytes())
+    (ssh,) = [f for f in weak_probe.findings if f.check == "probe.ssh.weak_algorithms"]
+    assert (ssh.evidence.host_key_type, ssh.evidence.host_key_sha256) == (["ssh-rsa"], [scanner.keys[0].sha256])
