@@ -195,3 +195,76 @@ def mud_verify(
     except SignatureInvalid as exc:
         _fail(signature, f"signature invalid: {exc}", code=1)
     typer.echo(f"{file}: signature good, signed by {result.signer} ({result.digest})")
+
+
+# --- flows ----------------------------------------------------------------------------------------------------
+
+def _flows_for(source: Path) -> Any:
+    """Flows and DNS names of a capture, or of a Zeek conn.log (no DNS names) by its name."""
+    from iotmark.mitigate.flows import CaptureFlows, DnsNames, flows_from_capture, read_conn_log
+    from iotmark.mitigate.pcap import ReadStats
+
+    if not source.is_file():
+        _fail(source, "no such file")
+    if source.name.startswith("conn") and source.suffix in (".log", ".json", ""):
+        return CaptureFlows(list(read_conn_log(source)), DnsNames(), ReadStats())
+    return flows_from_capture(source)
+
+
+@mud_app.command("check")
+def mud_check(
+    mud_file: Path = typer.Argument(..., help="The device's MUD file."),
+    source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or Zeek conn.log of the device's traffic."),
+    device: str = typer.Option(..., "--device", help="The device's address."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check a device's flows against its MUD policy; exit 1 if any flow violates it."""
+    from iotmark.mitigate.conformance import check_flows
+    from iotmark.mitigate.mud import load_mud
+    from iotmark.mitigate.policy import compile_policy
+    from iotmark.mitigate.untrusted import BadInput
+    from iotmark.mitigate.yang import validate_mud
+
+    try:
+        mud = load_mud(mud_file)
+    except BadInput as exc:
+        _fail(mud_file, str(exc))
+    errors = validate_mud(mud)
+    if errors:
+        _fail(mud_file, f"not a valid MUD file: {errors[0].path}: {errors[0].message}")
+    try:
+        policy = compile_policy(mud)
+        result = _flows_for(source)
+    except BadInput as exc:
+        _fail(source, str(exc))
+    violations = check_flows(policy, device, result.flows, result.names)
+    report = {"mud": str(mud_file), "source": str(source), "device": device,
+              "flows": sum(1 for f in result.flows if device in (f.src, f.dst)),
+              "truncated": result.stats.truncated, "violations": [v.as_dict() for v in violations]}
+    if as_json:
+        _emit_json(report)
+    else:
+        for v in violations:
+            f = v.flow
+            names = f" ({', '.join(v.peer_names)})" if v.peer_names else ""
+            typer.echo(f"{f.src}:{f.sport} -> {f.dst}:{f.dport}/{f.proto}{names}: {v.reason}")
+        typer.echo(f"{len(violations)} violation(s) in {report['flows']} flow(s) of {device}")
+    raise typer.Exit(1 if violations else 0)
+
+
+flows_app.command("check")(mud_check)
+
+
+@flows_app.command("show")
+def flows_show(source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or Zeek conn.log.")) -> None:
+    """Print the flows of a capture or conn.log as JSON lines."""
+    from iotmark.mitigate.untrusted import BadInput
+
+    try:
+        result = _flows_for(source)
+    except BadInput as exc:
+        _fail(source, str(exc))
+    for flow in result.flows:
+        sys.stdout.write(json.dumps(flow.as_dict()) + "\n")
+    if result.stats.truncated:
+        typer.echo(f"warning: {source}: {result.stats.reason}", err=True)

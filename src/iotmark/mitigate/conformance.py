@@ -1,0 +1,115 @@
+"""Check flows against a device's MUD policy; DNS-name ACEs are resolved from the capture's own DNS answers."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Iterable
+
+import yaml
+
+from iotmark.mitigate.flows import DnsNames, Flow
+from iotmark.mitigate.policy import Policy, Rule, port_matches
+
+PROTOCOLS = {"tcp": 6, "udp": 17}
+
+
+@dataclass
+class Violation:
+    """A flow the MUD policy does not permit, with what was checked and why it failed."""
+
+    flow: Flow
+    initiated: str  # "from-device" or "to-device"
+    reason: str
+    peer_names: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"flow": self.flow.as_dict(), "initiated": self.initiated, "reason": self.reason,
+                "peer_names": self.peer_names}
+
+
+def implicit_allow() -> list[tuple[int, int]]:
+    """(protocol, peer port) pairs every device may use regardless of its MUD file (data/conformance.yaml)."""
+    text = resources.files("iotmark.mitigate").joinpath("data/conformance.yaml").read_text("utf-8")
+    return [(PROTOCOLS[i["protocol"]], int(i["peer_port"])) for i in yaml.safe_load(text)["implicit_allow"]]
+
+
+class ConformanceChecker:
+    """Decides, flow by flow, whether a device's traffic stays inside its MUD policy."""
+
+    def __init__(self, policy: Policy, device: str, names: DnsNames | None = None,
+                 implicit: list[tuple[int, int]] | None = None) -> None:
+        self.policy = policy
+        self.device = device
+        self.names = names or DnsNames()
+        self.implicit = set(implicit_allow() if implicit is None else implicit)
+        self._peers: dict[str, tuple[Any, bool]] = {}
+
+    def _peer(self, address: str) -> tuple[Any, bool]:
+        cached = self._peers.get(address)
+        if cached is None:
+            try:
+                ip = ipaddress.ip_address(address)
+                cached = (ip, ip.is_private or ip.is_link_local)
+            except ValueError:
+                cached = (None, False)
+            if len(self._peers) < 100_000:
+                self._peers[address] = cached
+        return cached
+
+    def _matches(self, rule: Rule, proto: int, peer: str, peer_port: int, local_port: int, at: float) -> bool:
+        if rule.protocol is not None and rule.protocol != proto:
+            return False
+        if rule.unresolved:
+            return False  # controller/manufacturer classes cannot be resolved from a capture alone
+        ip, local = self._peer(peer)
+        if ip is None or ip.version != rule.family:
+            return False
+        if rule.peer_net is not None and ip not in rule.peer_net:
+            return False
+        if rule.local_networks and not local:
+            return False
+        if rule.peer_dns is not None and rule.peer_dns not in self.names.names_for(peer, at):
+            return False
+        if proto in (6, 17):
+            return port_matches(rule.peer_port, peer_port) and port_matches(rule.local_port, local_port)
+        return rule.peer_port is None and rule.local_port is None
+
+    def _decide(self, rules: list[Rule], proto: int, peer: str, peer_port: int, local_port: int, at: float,
+                initiated: str | None) -> Rule | None:
+        for rule in rules:
+            if self._matches(rule, proto, peer, peer_port, local_port, at):
+                if initiated and proto == 6 and rule.initiated and rule.initiated != initiated:
+                    continue  # the ACE allows this traffic only on connections opened by the other side
+                return rule
+        return None
+
+    def check(self, flow: Flow) -> Violation | None:
+        """None if the flow conforms (or does not involve the device), else the violation."""
+        if flow.src == self.device:
+            initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
+            first, second = self.policy.from_device, self.policy.to_device
+        elif flow.dst == self.device:
+            initiated, peer, peer_port, local_port = "to-device", flow.src, flow.sport, flow.dport
+            first, second = self.policy.to_device, self.policy.from_device
+        else:
+            return None
+        if initiated == "from-device" and (flow.proto, peer_port) in self.implicit:
+            return None
+        names = sorted(self.names.names_for(peer, flow.first))
+        rule = self._decide(first, flow.proto, peer, peer_port, local_port, flow.first, initiated)
+        if rule is None or not rule.accept:
+            why = f"denied by ACE {rule.ace}" if rule else "no ACE permits it"
+            return Violation(flow, initiated, f"{initiated} traffic {why}", names)
+        if flow.resp_packets:
+            reply = self._decide(second, flow.proto, peer, peer_port, local_port, flow.first, None)
+            if reply is None or not reply.accept:
+                return Violation(flow, initiated, "replies are not permitted by the opposite policy", names)
+        return None
+
+
+def check_flows(policy: Policy, device: str, flows: Iterable[Flow], names: DnsNames | None = None) -> list[Violation]:
+    """All violations of `policy` by `device` among `flows`."""
+    checker = ConformanceChecker(policy, device, names)
+    return [v for f in flows if (v := checker.check(f)) is not None]
