@@ -268,3 +268,31 @@ def flows_show(source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or
         sys.stdout.write(json.dumps(flow.as_dict()) + "\n")
     if result.stats.truncated:
         typer.echo(f"warning: {source}: {result.stats.reason}", err=True)
+
+
+# --- detect ---------------------------------------------------------------------------------------------------
+
+@app.command("detect")
+def detect_command(
+    capture: Path = typer.Argument(..., help="Capture (pcap/pcapng) to analyse."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Find hosts behaving like botnet members (Mirai scanning, brute force, beaconing, floods)."""
+    from iotmark.mitigate.detect import detect
+    from iotmark.mitigate.flows import packets_from_capture
+    from iotmark.mitigate.pcap import ReadStats
+    from iotmark.mitigate.untrusted import BadInput
+
+    if not capture.is_file():
+        _fail(capture, "no such file")
+    stats = ReadStats()
+    try:
+        hosts = detect(packets_from_capture(capture, stats))
+    except BadInput as exc:
+        _fail(capture, str(exc))
+    if as_json:
+        _emit_json({"capture": str(capture), "frames": stats.frames, "truncated": stats.truncated, "hosts": hosts})
+        return
+    for host in hosts:
+        typer.echo(f"{host['address']}: {host['verdict']} ({host['confidence']}): {', '.join(host['behaviours'])}")
+    typer.echo(f"{len(hosts)} host(s) flagged in {stats.frames} frame(s)")
