@@ -296,3 +296,58 @@ def detect_command(
     for host in hosts:
         typer.echo(f"{host['address']}: {host['verdict']} ({host['confidence']}): {', '.join(host['behaviours'])}")
     typer.echo(f"{len(hosts)} host(s) flagged in {stats.frames} frame(s)")
+
+
+# --- contain --------------------------------------------------------------------------------------------------
+
+@app.command("contain")
+def contain_command(
+    device: str = typer.Option(..., "--device", help="The device's IPv4 address."),
+    mud_file: Optional[Path] = typer.Option(None, "--mud", help="Quarantine to this MUD file's permitted flows."),
+    capture: Optional[Path] = typer.Option(None, "--pcap", help="Capture whose DNS answers resolve MUD names."),
+    resolve: List[str] = typer.Option([], "--resolve", help="NAME=ADDRESS for a MUD DNS name (repeatable)."),
+    block_telnet: bool = typer.Option(False, "--block-telnet", help="Instead: drop 23/2323 and rate-limit."),
+    apply: bool = typer.Option(False, "--apply", help="Load the ruleset with nft (needs root)."),
+    netns: Optional[str] = typer.Option(None, "--netns", help="Network namespace to load it in."),
+) -> None:
+    """Print (or apply) nftables rules containing a device: MUD quarantine or telnet block."""
+    from iotmark.mitigate.contain import apply_ruleset, bot_block_ruleset, quarantine_ruleset
+    from iotmark.mitigate.untrusted import BadInput
+
+    try:
+        if block_telnet:
+            ruleset = bot_block_ruleset(device)
+        elif mud_file is not None:
+            from iotmark.mitigate.mud import load_mud
+            from iotmark.mitigate.policy import compile_policy
+            from iotmark.mitigate.yang import validate_mud
+
+            mud = load_mud(mud_file)
+            errors = validate_mud(mud)
+            if errors:
+                _fail(mud_file, f"not a valid MUD file: {errors[0].path}: {errors[0].message}")
+            names: dict[str, list[str]] = {}
+            if capture is not None:
+                from iotmark.mitigate.flows import flows_from_capture
+
+                for address, seen in flows_from_capture(capture).names.seen.items():
+                    for name in seen:
+                        names.setdefault(name, []).append(address)
+            for item in resolve:
+                name, _, address = item.partition("=")
+                if not address:
+                    _fail(item, "--resolve takes NAME=ADDRESS")
+                names.setdefault(name, []).append(address)
+            ruleset = quarantine_ruleset(compile_policy(mud), device, names)
+        else:
+            _fail("contain", "give --mud FILE (quarantine) or --block-telnet")
+    except BadInput as exc:
+        _fail(mud_file or capture or device, str(exc))
+    if not apply:
+        sys.stdout.write(ruleset)
+        return
+    try:
+        apply_ruleset(ruleset, netns)
+    except (RuntimeError, OSError) as exc:
+        _fail(netns or "nft", str(exc))
+    typer.echo(f"ruleset loaded for {device}", err=True)
