@@ -16,9 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "probe"))
-
-from lab import lab_unavailable, start_lab, stop_lab  # noqa: E402
+from iotmark.collect.probe.lab import lab_unavailable, start_lab, stop_lab
 
 from iotmark.collect.probe.engine import probe_async  # noqa: E402
 from iotmark.collect.probe.ports import scan_tcp  # noqa: E402

@@ -9,7 +9,7 @@ mode="${1:-run}"
 
 # PDF/label rendering, then the extractors the firmware collector drives (unblob calls them).
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libcairo2 fonts-dejavu-core shared-mime-info
-      libmagic1 squashfs-tools p7zip-full lz4 lzop zstd e2fsprogs cpio unar erofs-utils util-linux)
+      libmagic1 squashfs-tools p7zip-full lz4 lzop zstd e2fsprogs cpio unar erofs-utils util-linux nftables openssl)
 update=0
 if [ "$mode" = "test" ]; then
   # Test image builders (jffs2/ubi/uImage) and the foreign-architecture Debian packages the fixtures unpack.

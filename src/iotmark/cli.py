@@ -31,9 +31,15 @@ app.add_typer(scan_app, name="scan")
 from iotmark.risk.cli import app as risk_app  # noqa: E402 - light: typer, click and stdlib only
 
 app.add_typer(risk_app, name="risk")
-from iotmark.collect.probe.cli import scan_device  # noqa: E402 - typer and stdlib only
+from iotmark.collect.probe.cli import lab_app, scan_device  # noqa: E402 - typer and stdlib only
 
 scan_app.command("device")(scan_device)
+app.add_typer(lab_app, name="lab")
+from iotmark.mitigate.cli import app as mitigate_app, detect_command, mud_app  # noqa: E402 - typer and stdlib only
+
+app.add_typer(mitigate_app, name="mitigate")
+app.add_typer(mud_app, name="mud")
+app.command("detect")(detect_command)
 
 
 class UserError(Exception):
@@ -252,7 +258,7 @@ def scan_firmware(
     image: Path = typer.Argument(..., help="A firmware image, or a folder of images (a fleet)."),
     target: Optional[Path] = typer.Option(None, "--target", help="target.yaml describing the device."),
     out: Path = typer.Option(Path("firmware-scan"), "--out", help="Folder for bundle.json and sbom.cdx.json."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Dask worker processes for a folder of images."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Images scanned at once (Dask) for a folder of images."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a Dask distributed scheduler."),
     timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="Seconds allowed for extracting one image."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary and findings as JSON."),

@@ -98,6 +98,11 @@ def build_bundle(
         bundle.sources.append(source)
     for part in parts:
         bundle = bundle.merge(part)
+    if parts:
+        # Cross-collector fact: an SSH host key served by the device that is also baked into its firmware.
+        from iotmark.collect.hostkeys import shared_host_key_findings
+
+        bundle.findings += shared_host_key_findings(bundle)
     return bundle
 
 
