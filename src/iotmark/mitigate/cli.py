@@ -351,3 +351,196 @@ def contain_command(
     except (RuntimeError, OSError) as exc:
         _fail(netns or "nft", str(exc))
     typer.echo(f"ruleset loaded for {device}", err=True)
+
+
+# --- incident -------------------------------------------------------------------------------------------------
+
+incident_app = typer.Typer(help="Incident response by playbook (NIST SP 800-61r3) with EU CRA Art. 14 deadlines.",
+                           no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(incident_app, name="incident")
+
+
+def _when(value: Optional[str], option: str) -> Any:
+    """An ISO 8601 time from an option (UTC when it has no offset), or None."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        _fail(option, f"{value!r} is not an ISO 8601 time (e.g. 2026-10-01T08:00:00+00:00)")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _store() -> Any:
+    from iotmark.mitigate.incidents import IncidentStore
+
+    return IncidentStore()
+
+
+def _load_incident(incident_id: str) -> Any:
+    from iotmark.mitigate.untrusted import BadInput
+
+    store = _store()
+    try:
+        return store, store.load(incident_id)
+    except BadInput as exc:
+        _fail(incident_id, str(exc))
+
+
+@incident_app.command("playbooks")
+def incident_playbooks(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the incident playbooks with their tasks, owners and CSF 2.0 functions."""
+    from iotmark.mitigate.incidents import load_playbooks
+
+    books = load_playbooks()
+    if as_json:
+        _emit_json([b.model_dump(mode="json") for b in books.values()])
+        return
+    for book in books.values():
+        typer.echo(f"{book.id}: {book.title} [{book.cra_category}]")
+        for task in book.tasks:
+            typer.echo(f"  {task.id:<12} {task.csf.value:<9} {task.owner:<22} {task.title}")
+
+
+@incident_app.command("open")
+def incident_open(
+    playbook: str = typer.Option(..., "--playbook", "-p", help="Playbook id (see `incident playbooks`)."),
+    title: str = typer.Option(..., "--title", help="Short title of the incident."),
+    from_detection: Optional[Path] = typer.Option(None, "--from-detection", help="`iotmark detect --json` output."),
+    aware_at: Optional[str] = typer.Option(None, "--aware-at", help="When the manufacturer became aware (ISO 8601)."),
+    member_state: List[str] = typer.Option([], "--member-state", help="Member State the product is sold in."),
+    as_json: bool = typer.Option(False, "--json", help="Print the incident as JSON."),
+) -> None:
+    """Open an incident from a playbook; its CRA deadlines run from the time of awareness."""
+    from iotmark.mitigate.incidents import hosts_from_detection, load_detection, open_incident
+    from iotmark.mitigate.untrusted import BadInput
+
+    detection = None
+    if from_detection is not None:
+        try:
+            detection = load_detection(from_detection)
+            hosts_from_detection(detection)
+        except BadInput as exc:
+            _fail(from_detection, str(exc))
+    try:
+        incident = open_incident(playbook, title, aware_at=_when(aware_at, "--aware-at"), detection=detection,
+                                 member_states=member_state)
+    except BadInput as exc:
+        _fail(playbook, str(exc))
+    _store().save(incident)
+    if as_json:
+        _emit_json(incident.model_dump(mode="json"))
+    else:
+        typer.echo(incident.id)
+
+
+@incident_app.command("list")
+def incident_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List incidents with open tasks and overdue CRA reports."""
+    from iotmark.mitigate.incidents import deadlines
+    from iotmark.mitigate.untrusted import BadInput
+
+    store = _store()
+    try:
+        incidents = store.all()
+    except BadInput as exc:
+        _fail(store.folder, str(exc))
+    rows = []
+    for inc in incidents:
+        overdue = [d.stage for d in deadlines(inc) if d.overdue]
+        rows.append({"id": inc.id, "title": inc.title, "playbook": inc.playbook, "status": inc.status,
+                     "open_tasks": sum(1 for t in inc.tasks if not t.done), "overdue": overdue})
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        late = f"  OVERDUE: {', '.join(row['overdue'])}" if row["overdue"] else ""
+        typer.echo(f"{row['id']}  {row['status']}  {row['playbook']}  {row['open_tasks']} open task(s)  "
+                   f"{row['title']}{late}")
+
+
+@incident_app.command("show")
+def incident_show(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show an incident: tasks and owners, CRA deadlines (with overdue flags) and its timeline."""
+    from iotmark.mitigate.incidents import deadlines
+
+    _, inc = _load_incident(incident_id)
+    dues = deadlines(inc)
+    if as_json:
+        _emit_json({**inc.model_dump(mode="json"), "deadlines": [d.model_dump(mode="json") for d in dues]})
+        return
+    typer.echo(f"{inc.id}: {inc.title} ({inc.playbook}, {inc.status})")
+    typer.echo("CRA reporting:")
+    for d in dues:
+        state = (f"sent {d.submitted_at.isoformat()}" if d.submitted_at else "OVERDUE" if d.overdue else "due")
+        typer.echo(f"  {d.stage:<14} {d.article:<14} {d.due.isoformat() if d.due else '-':<26} {state}  ({d.basis})")
+    typer.echo("Tasks:")
+    for t in inc.tasks:
+        typer.echo(f"  [{'x' if t.done else ' '}] {t.id:<12} {t.csf.value:<9} {t.owner:<22} {t.title}")
+    typer.echo("Timeline:")
+    for e in inc.timeline:
+        typer.echo(f"  {e.at.isoformat()}  {e.event}" + (f": {e.detail}" if e.detail else ""))
+
+
+@incident_app.command("task")
+def incident_task(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    task_id: str = typer.Argument(..., help="Task id."),
+    done: bool = typer.Option(False, "--done", help="Mark the task done."),
+) -> None:
+    """Mark a task of an incident done (recorded on the timeline)."""
+    from iotmark.mitigate.incidents import complete_task
+    from iotmark.mitigate.untrusted import BadInput
+
+    if not done:
+        _fail(task_id, "say what to do with the task: --done")
+    store, inc = _load_incident(incident_id)
+    try:
+        complete_task(inc, task_id)
+    except BadInput as exc:
+        _fail(incident_id, str(exc))
+    store.save(inc)
+    typer.echo(f"{inc.id}: {task_id} done")
+
+
+@incident_app.command("measure")
+def incident_measure(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    at: Optional[str] = typer.Option(None, "--at", help="When the measure became available (ISO 8601; default now)."),
+    detail: str = typer.Option("", "--detail", help="What the measure is (e.g. firmware 2.4.1)."),
+) -> None:
+    """Record that a corrective or mitigating measure is available (starts the 14-day final report clock)."""
+    from iotmark.mitigate.incidents import record_corrective_measure
+
+    store, inc = _load_incident(incident_id)
+    record_corrective_measure(inc, _when(at, "--at"), detail)
+    store.save(inc)
+    typer.echo(f"{inc.id}: corrective measure recorded")
+
+
+@incident_app.command("report")
+def incident_report(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    stage: str = typer.Option(..., "--stage", help="early-warning | notification | final"),
+    fmt: str = typer.Option("json", "--format", help="json | markdown"),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Write a CRA Art. 14 report stage (JSON or Markdown) and record it as sent on the incident."""
+    from iotmark.mitigate.incidents import cra_report, report_markdown
+    from iotmark.mitigate.untrusted import BadInput
+
+    if fmt not in ("json", "markdown"):
+        _fail(fmt, "--format must be json or markdown")
+    store, inc = _load_incident(incident_id)
+    try:
+        report = cra_report(inc, stage)
+    except BadInput as exc:
+        _fail(incident_id, str(exc))
+    text = report_markdown(report) if fmt == "markdown" else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    _write(out, text.encode("utf-8"))
+    store.save(inc)
