@@ -211,17 +211,9 @@ def _flows_for(source: Path) -> Any:
     return flows_from_capture(source)
 
 
-@mud_app.command("check")
-def mud_check(
-    mud_file: Path = typer.Argument(..., help="The device's MUD file."),
-    source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or Zeek conn.log of the device's traffic."),
-    device: str = typer.Option(..., "--device", help="The device's address."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """Check a device's flows against its MUD policy; exit 1 if any flow violates it."""
-    from iotmark.mitigate.conformance import check_flows
+def _valid_mud(mud_file: Path) -> Any:
+    """A MUD file that loads and conforms to the YANG modules, or a one-line error."""
     from iotmark.mitigate.mud import load_mud
-    from iotmark.mitigate.policy import compile_policy
     from iotmark.mitigate.untrusted import BadInput
     from iotmark.mitigate.yang import validate_mud
 
@@ -232,6 +224,22 @@ def mud_check(
     errors = validate_mud(mud)
     if errors:
         _fail(mud_file, f"not a valid MUD file: {errors[0].path}: {errors[0].message}")
+    return mud
+
+
+@mud_app.command("check")
+def mud_check(
+    mud_file: Path = typer.Argument(..., help="The device's MUD file."),
+    source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or Zeek conn.log of the device's traffic."),
+    device: str = typer.Option(..., "--device", help="The device's address."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check a device's flows against its MUD policy; exit 1 if any flow violates it."""
+    from iotmark.mitigate.conformance import check_flows
+    from iotmark.mitigate.policy import compile_policy
+    from iotmark.mitigate.untrusted import BadInput
+
+    mud = _valid_mud(mud_file)
     try:
         policy = compile_policy(mud)
         result = _flows_for(source)
@@ -544,3 +552,137 @@ def incident_report(
     text = report_markdown(report) if fmt == "markdown" else json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     _write(out, text.encode("utf-8"))
     store.save(inc)
+
+
+# --- share ----------------------------------------------------------------------------------------------------
+
+share_app = typer.Typer(help="Share detections, indicators and incidents as STIX 2.1 over TAXII 2.1.",
+                        no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(share_app, name="share")
+
+
+def _detection_file(path: Path) -> Any:
+    from iotmark.mitigate.incidents import hosts_from_detection, load_detection
+    from iotmark.mitigate.untrusted import BadInput
+
+    try:
+        report = load_detection(path)
+        hosts_from_detection(report)
+    except BadInput as exc:
+        _fail(path, str(exc))
+    return report
+
+
+@share_app.command("export")
+def share_export(
+    detections: List[Path] = typer.Option([], "--detections", help="`iotmark detect --json` output (repeatable)."),
+    incident: List[str] = typer.Option([], "--incident", help="Incident id (repeatable)."),
+    indicator: List[str] = typer.Option([], "--indicator", help="IP, domain, URL or SHA-256 (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Export detections, incidents and indicators as one STIX 2.1 bundle."""
+    from iotmark.mitigate.share import ShareError, detection_objects, incident_objects, indicator as make_indicator
+    from iotmark.mitigate.share import make_bundle
+
+    if not (detections or incident or indicator):
+        _fail("share export", "give --detections, --incident or --indicator")
+    objects: list[Any] = []
+    for path in detections:
+        objects += detection_objects(_detection_file(path))
+    for incident_id in incident:
+        objects += incident_objects(_load_incident(incident_id)[1])
+    for value in indicator:
+        try:
+            objects.append(make_indicator(value, name=f"Indicator {value}"))
+        except ShareError as exc:
+            _fail(value, str(exc))
+    _write(out, (make_bundle(objects).serialize(pretty=True) + "\n").encode("utf-8"))
+
+
+def _taxii_options() -> Any:
+    return (typer.Option(..., "--url", help="TAXII 2.1 API root URL."),
+            typer.Option(..., "--collection", help="Collection id or title."),
+            typer.Option(None, "--user", envvar="IOTMARK_TAXII_USER", help="User (or IOTMARK_TAXII_USER)."),
+            typer.Option(None, "--password", envvar="IOTMARK_TAXII_PASSWORD",
+                         help="Password (or IOTMARK_TAXII_PASSWORD)."))
+
+
+_URL, _COLLECTION, _USER, _PASSWORD = _taxii_options()
+
+
+@share_app.command("publish")
+def share_publish(
+    bundle: Path = typer.Argument(..., help="STIX 2.1 bundle (from `share export`)."),
+    url: str = _URL, collection: str = _COLLECTION, user: Optional[str] = _USER, password: Optional[str] = _PASSWORD,
+) -> None:
+    """Publish a bundle's objects to a TAXII 2.1 collection; exit 1 if the server refuses any."""
+    from iotmark.mitigate.share import ShareError, load_bundle, publish
+    from iotmark.mitigate.untrusted import BadInput, read_limited
+
+    try:
+        data = load_bundle(read_limited(bundle, 64 * 1024 * 1024))
+    except BadInput as exc:
+        _fail(bundle, str(exc))
+    try:
+        status = publish(data, url, collection, user, password)
+    except ShareError as exc:
+        _fail(url, str(exc))
+    typer.echo(f"{status['success']} of {status['total']} object(s) added to {collection} ({status['status']})")
+    raise typer.Exit(1 if status["failure"] else 0)
+
+
+@share_app.command("fetch")
+def share_fetch(
+    url: str = _URL, collection: str = _COLLECTION, user: Optional[str] = _USER, password: Optional[str] = _PASSWORD,
+    added_after: Optional[str] = typer.Option(None, "--added-after", help="Only objects added after this time."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Fetch a TAXII 2.1 collection's objects as one STIX 2.1 bundle."""
+    from iotmark.mitigate.share import ShareError, fetch
+
+    try:
+        bundle = fetch(url, collection, user, password, added_after)
+    except ShareError as exc:
+        _fail(url, str(exc))
+    _write(out, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+@share_app.command("notice")
+def notice_command(
+    manufacturer: str = typer.Option(..., "--manufacturer", help="Who issues the notice."),
+    affected: List[str] = typer.Option(..., "--affected", help="MODEL=FIRMWARE[,FIRMWARE...] (repeatable)."),
+    summary: str = typer.Option(..., "--summary", help="One or two sentences on what happened."),
+    detections: Optional[Path] = typer.Option(None, "--detections", help="`iotmark detect --json` output."),
+    indicator: List[str] = typer.Option([], "--indicator", help="IP, domain, URL or SHA-256 (repeatable)."),
+    mud_file: Optional[Path] = typer.Option(None, "--mud", help="The model's MUD file, to enforce."),
+    device: List[str] = typer.Option([], "--device", help="Device address to give containment rules for."),
+    resolve: List[str] = typer.Option([], "--resolve", help="NAME=ADDRESS for a MUD DNS name (repeatable)."),
+    fmt: str = typer.Option("json", "--format", help="json | markdown (stdout)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write FILE (JSON) and FILE's .md twin."),
+) -> None:
+    """The manufacturer → network-operator notice: affected models, indicators, MUD and containment rules."""
+    from iotmark.mitigate.notice import build_notice, notice_markdown, parse_affected
+    from iotmark.mitigate.untrusted import BadInput
+
+    if fmt not in ("json", "markdown"):
+        _fail(fmt, "--format must be json or markdown")
+    report = _detection_file(detections) if detections is not None else None
+    mud = _valid_mud(mud_file) if mud_file is not None else None
+    names: dict[str, list[str]] = {}
+    for item in resolve:
+        name, _, address = item.partition("=")
+        if not address:
+            _fail(item, "--resolve takes NAME=ADDRESS")
+        names.setdefault(name, []).append(address)
+    try:
+        notice = build_notice(manufacturer=manufacturer, affected=parse_affected(affected), summary=summary,
+                              detection=report, indicators=indicator, mud=mud, devices=device, resolved=names)
+    except BadInput as exc:
+        _fail(mud_file or detections or "notice", str(exc))
+    as_json = json.dumps(notice, indent=2, ensure_ascii=False) + "\n"
+    if out is not None:
+        _write(out, as_json.encode("utf-8"))
+        _write(out.with_suffix(".md"), notice_markdown(notice).encode("utf-8"))
+        typer.echo(f"notice written to {out} and {out.with_suffix('.md')}", err=True)
+        return
+    _write(None, (as_json if fmt == "json" else notice_markdown(notice)).encode("utf-8"))
