@@ -21,7 +21,7 @@ from iotmark.mitigate.cli import app
 from iotmark.mitigate.incidents import open_incident
 from iotmark.mitigate.mud import Endpoint, build_mud
 from iotmark.mitigate.notice import build_notice, notice_markdown
-from iotmark.mitigate.share import detection_objects, incident_objects, make_bundle
+from iotmark.mitigate.share import ShareError, detection_objects, incident_objects, load_bundle, make_bundle
 
 runner = CliRunner()
 API_ROOT = "sharing"
@@ -203,3 +203,15 @@ def test_cli_notice_refuses_a_bad_device_address(tmp_path):
                                  "--device", "not-an-ip"])
     assert result.exit_code == 2
     assert result.stderr == "error: notice: device 'not-an-ip' is not an IP address\n"
+
+
+def test_custom_properties_are_refused_for_publishing_but_kept_when_fetched():
+    identity = {"type": "identity", "spec_version": "2.1", "id": "identity--11e0e65d-3ac2-445c-a7e1-0a6f40f95b13",
+                "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "name": "x", "x_team": "red"}
+    data = json.dumps({"type": "bundle", "id": "bundle--11e0e65d-3ac2-445c-a7e1-0a6f40f95b13",
+                       "objects": [identity]}).encode()
+    assert load_bundle(data, allow_custom=True)["objects"][0]["x_team"] == "red"
+    with pytest.raises(ShareError) as refused:
+        load_bundle(data)
+    assert str(refused.value) == ("not a valid STIX 2.1 bundle: Invalid value for Bundle 'objects': "
+                                  "Unexpected properties for Identity: (x_team).")

@@ -131,13 +131,14 @@ def make_bundle(objects: Iterable[Any]) -> stix2.Bundle:
     return stix2.Bundle(objects=list(unique.values()))
 
 
-def load_bundle(data: bytes) -> dict[str, Any]:
-    """A STIX bundle from untrusted bytes, parsed within limits and checked by stix2."""
+def load_bundle(data: bytes, allow_custom: bool = False) -> dict[str, Any]:
+    """A STIX bundle from untrusted bytes, parsed within limits and checked by stix2 (custom content only
+    when `allow_custom`: what we publish is plain STIX, what others share may carry x_ properties)."""
     value = parse_json(data)
     if not isinstance(value, dict) or value.get("type") != "bundle":
         raise ShareError("not a STIX bundle: expected an object with type 'bundle'")
     try:
-        stix2.parse(value, allow_custom=False)
+        stix2.parse(value, allow_custom=allow_custom)
     except (stix2.exceptions.STIXError, ValueError) as exc:
         raise ShareError(f"not a valid STIX 2.1 bundle: {str(exc).splitlines()[0]}") from None
     return value
@@ -201,4 +202,4 @@ def fetch(url: str, collection: str, user: str | None = None, password: str | No
     except Exception as exc:
         raise ShareError(f"TAXII server at {url}: {_reason(exc)}") from None
     bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
-    return load_bundle(json.dumps(bundle).encode("utf-8"))
+    return load_bundle(json.dumps(bundle).encode("utf-8"), allow_custom=True)
