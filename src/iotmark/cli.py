@@ -35,11 +35,21 @@ from iotmark.collect.probe.cli import lab_app, scan_device  # noqa: E402 - typer
 
 scan_app.command("device")(scan_device)
 app.add_typer(lab_app, name="lab")
-from iotmark.mitigate.cli import app as mitigate_app, detect_command, mud_app  # noqa: E402 - typer and stdlib only
+from iotmark.mitigate.cli import (  # noqa: E402 - typer and stdlib only
+    app as mitigate_app,
+    detect_command,
+    incident_app,
+    mud_app,
+    notice_command,
+    share_app,
+)
 
 app.add_typer(mitigate_app, name="mitigate")
 app.add_typer(mud_app, name="mud")
 app.command("detect")(detect_command)
+app.add_typer(incident_app, name="incident")
+app.add_typer(share_app, name="share")
+app.command("notice")(notice_command)
 
 
 class UserError(Exception):
