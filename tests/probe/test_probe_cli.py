@@ -34,6 +34,7 @@ def test_scan_device_writes_a_probe_bundle(hardened_lab, tmp_path: Path) -> None
     (source,) = bundle.sources
     assert (source.kind, source.name, len(source.sha256)) == ("probe", hardened_lab.address, 64)
     assert {f.check for f in bundle.findings} == {"probe.ports.exposed_services", "probe.ssh.reviewed",
+                                                  "probe.ssh.known_vulnerability",
                                                   "probe.credentials.rejected", "probe.tls.reviewed"}
     assert summary["digest"] == bundle.digest()
 

@@ -9,12 +9,12 @@ SEEDED = {
     ("probe.credentials.default_login", 21), ("probe.credentials.default_login", 22),
     ("probe.credentials.default_login", 23), ("probe.credentials.default_login", 2323),
     ("probe.credentials.default_login", 80), ("probe.credentials.default_login", 443),
-    ("probe.credentials.default_login", 1884),
+    ("probe.credentials.default_login", 1884), ("probe.credentials.default_login", 8080),
     ("probe.ssh.weak_algorithms", 22),
     ("probe.tls.weak_protocol", 443), ("probe.tls.weak_cipher", 443), ("probe.tls.weak_key", 443),
     ("probe.tls.self_signed", 443),
     ("probe.http.server_version", 80), ("probe.http.server_version", 443), ("probe.http.server_version", 5000),
-    ("probe.http.cleartext_login", 80),
+    ("probe.http.cleartext_login", 80), ("probe.http.cleartext_login", 8080),
     ("probe.http.directory_listing", 80), ("probe.http.directory_listing", 443),
     ("probe.http.exposed_file", 80), ("probe.http.exposed_file", 443),
     ("probe.mqtt.cleartext", 1883), ("probe.mqtt.cleartext", 1884), ("probe.mqtt.anonymous", 1883),
@@ -29,7 +29,7 @@ def test_discovery_finds_every_lab_service(weak_probe: ProbeResult) -> None:
     found = {(s.port, s.transport, s.protocol) for s in weak_probe.services}
     assert found == {(21, "tcp", "ftp"), (22, "tcp", "ssh"), (23, "tcp", "telnet"), (80, "tcp", "http"),
                      (443, "tcp", "https"), (1883, "tcp", "mqtt"), (1884, "tcp", "mqtt"), (2323, "tcp", "telnet"),
-                     (5000, "tcp", "http"), (5683, "tcp", "unknown"), (1900, "udp", "ssdp"), (5683, "udp", "coap")}
+                     (5000, "tcp", "http"), (8080, "tcp", "http"), (5683, "tcp", "unknown"), (1900, "udp", "ssdp"), (5683, "udp", "coap")}
 
 
 def test_every_seeded_weakness_is_reported_and_nothing_else_fails(weak_probe: ProbeResult) -> None:
@@ -46,7 +46,7 @@ def test_accepted_default_credentials_are_masked(weak_probe: ProbeResult) -> Non
     logins = {f.evidence.port: f for f in weak_probe.findings if f.check == "probe.credentials.default_login"}
     assert {port: f.evidence.excerpt for port, f in logins.items()} == {
         21: "ad***n:ad***n", 22: "ad***n:ad***n", 23: "ad***n:ad***n", 2323: "ad***n:ad***n",
-        80: "ad***n:ad***n", 443: "ad***n:ad***n", 1884: "r***t:vi***v"}
+        80: "ad***n:ad***n", 443: "ad***n:ad***n", 1884: "r***t:vi***v", 8080: "r***t:xm***c"}
     assert all(f.severity == "critical" and "admin:admin" not in f.detail for f in logins.values())
 
 
@@ -74,3 +74,9 @@ def test_served_host_key_fingerprint_matches_the_lab_key_file(weak_lab, weak_pro
     scanner.scan("dropbear_rsa", (weak_lab.workdir / "dropbear_rsa").read_bytes())
     (ssh,) = [f for f in weak_probe.findings if f.check == "probe.ssh.weak_algorithms"]
     assert (ssh.evidence.host_key_type, ssh.evidence.host_key_sha256) == (["ssh-rsa"], [scanner.keys[0].sha256])
+
+
+def test_form_login_is_proved_by_the_session_it_opens(weak_probe: ProbeResult) -> None:
+    (finding,) = [f for f in weak_probe.findings if f.check == "probe.credentials.default_login" and f.evidence.port == 8080]
+    assert (finding.evidence.path, finding.detail) == (
+        "/cgi-bin/login.cgi", "http on port 8080 accepted the default pair r***t:xm***c (attempt 6 of 10)")

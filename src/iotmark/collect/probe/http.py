@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iotmark.collect.probe.credentials import Attempt, Pair, login_finding
+from iotmark.collect.probe.login_forms import LoginForm, control_accepted, find_login_form, submit
 from iotmark.collect.probe.session import Service, Session, load_data, printable
 from iotmark.model import Finding
 
@@ -51,12 +52,12 @@ def parse_response(raw: bytes) -> Response | None:
 
 
 async def request(session: Session, service: Service, path: str, method: str = "GET",
-                  headers: dict[str, str] | None = None) -> Response | None:
+                  headers: dict[str, str] | None = None, body: bytes = b"") -> Response | None:
     """One HTTP/1.0 request on a fresh connection; the reply is capped in size and time."""
     lines = [f"{method} {path} HTTP/1.0", f"Host: {session.address}", "User-Agent: iotmark-probe",
              "Connection: close"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
     async with session.stream(service.port, tls=service.tls) as stream:
-        if not await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode()):
+        if not await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body):
             return None
         raw = await stream.read_until(lambda b: False, session.options.read_timeout * 2, MAX_BODY + 16384)
     return parse_response(raw)
@@ -113,7 +114,7 @@ async def run(session: Session, service: Service) -> list[Finding]:
     findings: list[Finding] = []
     server = ""
     protected: tuple[str, str] | None = None  # (path, basic|digest)
-    form_path = ""
+    form: LoginForm | None = None
     redirected = True
     answered = 0
     for path in rules()["login_paths"]:
@@ -126,29 +127,37 @@ async def run(session: Session, service: Service) -> list[Finding]:
         scheme = reply.challenge.split(" ", 1)[0].lower()
         if reply.status == 401 and scheme in ("basic", "digest") and protected is None:
             protected = (path, scheme)
-        elif reply.status == 200 and PASSWORD_FIELD.search(reply.body) and not form_path:
-            form_path = path
+        elif reply.status == 200 and PASSWORD_FIELD.search(reply.body) and form is None:
+            form = find_login_form(path, reply.body)
     if not answered:
         return [session.not_tested(DEFAULT_CHECK, f"no HTTP answer on port {service.port}", service)]
     if re.search(r"\d+\.\d+", server):
         findings.append(session.finding("probe.http.server_version", "fail", f"Server header: {printable(server)}",
                                         service, banner=printable(server)))
-    if not service.tls and (protected or form_path):
-        where = f"HTTP {protected[1]} authentication on {protected[0]}" if protected else f"login form on {form_path}"
+    if not service.tls and (protected or form):
+        where = f"HTTP {protected[1]} authentication on {protected[0]}" if protected else f"login form on {form.page}"
         findings.append(session.finding("probe.http.cleartext_login", "fail",
                                         f"{where} over plain HTTP (port {service.port}): the password crosses the "
-                                        "network in clear", service, path=protected[0] if protected else form_path))
+                                        "network in clear", service, path=protected[0] if protected else form.page))
     if protected:
         path, scheme = protected
         findings.append(await login_finding(session, service,
                                             lambda pair: _auth_attempt(session, service, path, scheme, pair)))
-    elif form_path:
-        findings.append(session.not_tested("probe.credentials.default_login",
-                                           f"login form on {form_path}: form logins are not tried yet", service))
+    elif form:
+        findings.append(await _form_login(session, service, form))
     if not redirected:
         findings += await _listings(session, service)
         findings += await _exposed_files(session, service)
     return findings
+
+
+async def _form_login(session: Session, service: Service, form: LoginForm) -> Finding:
+    if await control_accepted(session, service, form):
+        return session.not_tested("probe.credentials.default_login",
+                                  f"login form on {form.page}: a random pair looked accepted too, so the form's "
+                                  "answers cannot tell a login from a refusal", service, path=form.page)
+    found = await login_finding(session, service, lambda pair: submit(session, service, form, pair))
+    return found.model_copy(update={"evidence": found.evidence.model_copy(update={"path": form.action})})
 
 
 async def _listings(session: Session, service: Service) -> list[Finding]:

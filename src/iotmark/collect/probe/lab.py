@@ -1,7 +1,8 @@
 """The insecure-device lab: a network namespace with a veth pair and real daemons from Debian packages.
 
 `start_lab(hardened=False)` seeds the weaknesses the probe must find (telnet with a Mirai-list password,
-anonymous FTP and MQTT, basic auth admin:admin over plain HTTP, TLS 1.0 with a 1024-bit self-signed
+anonymous FTP and MQTT, basic auth admin:admin over plain HTTP, a web console login form on 8080 with a
+Mirai-list pair, TLS 1.0 with a 1024-bit self-signed
 certificate, CoAP and UPnP exposed). `start_lab(hardened=True)` is the twin with nothing weak: SSH keys
 only with modern algorithms, HTTPS with TLS 1.3 only, MQTT over TLS with a strong password.
 
@@ -21,6 +22,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,10 @@ LAB_USER = "admin"
 LAB_PASSWORD = "admin"  # 4th pair of the Mirai table, so a budget of 10 finds it
 MQTT_USER = "root"
 MQTT_PASSWORD = "vizxv"  # 2nd pair of the Mirai table
-WEAK_PORTS = {21, 22, 23, 80, 443, 1883, 1884, 2323, 5000}
+FORM_USER = "root"
+FORM_PASSWORD = "xmhdipc"  # 6th pair of the Mirai table (Xiongmai cameras): the web console's login form
+FORM_PORT = 8080
+WEAK_PORTS = {21, 22, 23, 80, 443, 1883, 1884, 2323, 5000, FORM_PORT}
 HARDENED_PORTS = {22, 80, 443, 8883}
 DEBIAN_TOOLS = {
     "busybox": "busybox-static", "inetutils-inetd": "inetutils-inetd", "dropbear": "dropbear-bin", "vsftpd": "vsftpd", "lighttpd": "lighttpd",
@@ -395,6 +400,7 @@ allow 1024-65535 0.0.0.0/0 1024-65535
         f"mosquitto -c {w / 'mosquitto.conf'} &",
         f"coap-server-notls -A {a} -p 5683 &",
         f"miniupnpd -d -f {w / 'miniupnpd.conf'} -P {w / 'run/miniupnpd.pid'} &",
+        f"{sys.executable} -m iotmark.collect.probe.lab_webadmin {a} {FORM_PORT} {FORM_USER} {FORM_PASSWORD} &",
     ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from iotmark.collect.hostkeys import ssh_public_key_sha256
 from iotmark.collect.probe.credentials import Attempt, Pair, login_finding
 from iotmark.collect.probe.session import Service, Session, load_data
+from iotmark.collect.probe.ssh_advisories import known_vulnerabilities
 from iotmark.model import Finding
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ async def run(session: Session, service: Service) -> list[Finding]:
             findings.append(session.finding("probe.ssh.reviewed", "pass",
                                             f"no weak key exchange, cipher, MAC or host key; host keys: {offered}",
                                             service, banner=banner, **keys))
+        findings += known_vulnerabilities(session, service, report)
     findings.append(await _credentials(session, service))
     return findings
 
