@@ -139,9 +139,7 @@ def portfolio_memory(tmp: Path, count: int = 50, iterations: int = 1_000_000) ->
 
 def dask_speedup(count: int = 1000, iterations: int = 1 << 17) -> dict[str, float]:
     """Serial time over the time on 2 local Dask workers, with and without starting the cluster."""
-    from dask.distributed import LocalCluster
-
-    from iotmark.risk.portfolio import run_portfolio
+    from iotmark.risk.portfolio import local_cluster, run_portfolio
     from iotmark.risk.scenarios import load_scenario_file
 
     scenarios = load_scenario_file(_portfolio_file(Path(os.environ.get("TMPDIR", "/tmp")) / "p1000.json", count)).scenarios
@@ -151,8 +149,7 @@ def dask_speedup(count: int = 1000, iterations: int = 1 << 17) -> dict[str, floa
     t = time.perf_counter()
     run_portfolio(scenarios, iterations, seed=1, workers=2)
     cold_s = time.perf_counter() - t
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.CRITICAL) as cluster:
+    with local_cluster(2) as cluster:
         t = time.perf_counter()
         warm = run_portfolio(scenarios, iterations, seed=1, scheduler=cluster.scheduler_address)
         warm_s = time.perf_counter() - t

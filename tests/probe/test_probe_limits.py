@@ -4,24 +4,41 @@ configured concurrency, and logins stop at the per-service budget."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 
 from iotmark.collect.probe.engine import probe_async
 from iotmark.collect.probe.session import ProbeOptions
 
 
+def _peer_has_hung_up(sock: socket.socket) -> bool:
+    """Whether the kernel already holds the peer's FIN for this connection (the event loop may not have seen it)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def test_server_never_sees_more_open_connections_than_the_concurrency() -> None:
     async def scenario() -> tuple[int, int]:
-        open_now = peak = 0
+        peak = 0
+        held: set[socket.socket] = set()
 
         async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            nonlocal open_now, peak
-            open_now += 1
+            nonlocal peak
+            # Count what the kernel says is still open by the probe, not what the loop has processed yet:
+            # a connection the probe closed a moment ago may not have been read to EOF here.
+            mine = socket.socket(fileno=os.dup(writer.get_extra_info("socket").fileno()))
+            open_now = 1 + sum(1 for other in held if not _peer_has_hung_up(other))
             peak = max(peak, open_now)
+            held.add(mine)
             try:
                 await reader.read()  # say nothing, wait for the probe to hang up
             finally:
-                open_now -= 1
+                held.discard(mine)
+                mine.close()
                 writer.close()
 
         socks = [socket.socket() for _ in range(12)]
@@ -41,7 +58,7 @@ def test_server_never_sees_more_open_connections_than_the_concurrency() -> None:
         return peak, result.peak_connections
 
     seen_by_server, seen_by_probe = asyncio.run(scenario())
-    assert seen_by_server == 3
+    assert 2 <= seen_by_server <= 3  # connections did overlap, and never beyond the limit
     assert seen_by_probe == 3
 
 

@@ -172,16 +172,27 @@ def run_portfolio(scenarios: Sequence[Scenario], iterations: int, seed: int,
     return _run_on_dask(scenarios, iterations, seed, correlation, workers, scheduler, n_blocks, progress)
 
 
+def local_cluster(workers: int):
+    """A local Dask cluster of `workers` single-threaded processes, tuned for simulation."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand every freed simulation
+    # array back to the kernel: measured here, a block then takes ~40% longer than in a plain process.
+    # Dask's one-thread BLAS settings stay (two workers on two cores must not oversubscribe them).
+    environ = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        # Shutdown chatter from the workers is not the user's business; real failures surface as exceptions.
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.CRITICAL)
+
+
 def _run_on_dask(scenarios: Sequence[Scenario], iterations: int, seed: int, correlation: float | list[list[float]],
                  workers: int, scheduler: str | None, n_blocks: int,
                  progress: Callable[[int, int], None] | None) -> PortfolioSummary:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, as_completed
 
-    cluster = None
-    if scheduler is None:
-        # Shutdown chatter from the workers is not the user's business; real failures surface as exceptions.
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
+    cluster = local_cluster(workers) if scheduler is None else None
     client = Client(cluster if cluster is not None else scheduler)
     try:
         width = max(1, len(client.scheduler_info()["workers"]))
