@@ -80,3 +80,11 @@ def test_form_login_is_proved_by_the_session_it_opens(weak_probe: ProbeResult) -
     (finding,) = [f for f in weak_probe.findings if f.check == "probe.credentials.default_login" and f.evidence.port == 8080]
     assert (finding.evidence.path, finding.detail) == (
         "/cgi-bin/login.cgi", "http on port 8080 accepted the default pair r***t:xm***c (attempt 6 of 10)")
+
+
+def test_basic_and_digest_auth_are_both_tried_with_the_default_list(weak_probe: ProbeResult) -> None:
+    logins = {f.evidence.port: f for f in weak_probe.findings if f.check == "probe.credentials.default_login"}
+    # the lab asks for admin:admin with basic auth over HTTP and with digest auth over HTTPS
+    assert logins[80].detail.startswith("HTTP basic authentication on /admin/: ")
+    assert logins[443].detail.startswith("HTTP digest authentication on /admin/: ")
+    assert (logins[80].evidence.path, logins[443].evidence.path) == ("/admin/", "/admin/")

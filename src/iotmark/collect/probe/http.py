@@ -141,8 +141,11 @@ async def run(session: Session, service: Service) -> list[Finding]:
                                         "network in clear", service, path=protected[0] if protected else form.page))
     if protected:
         path, scheme = protected
-        findings.append(await login_finding(session, service,
-                                            lambda pair: _auth_attempt(session, service, path, scheme, pair)))
+        found = await login_finding(session, service, lambda pair: _auth_attempt(session, service, path, scheme, pair))
+        # say which scheme and page were tried, so the reviewer can repeat the login
+        findings.append(found.model_copy(update={
+            "detail": f"HTTP {scheme} authentication on {path}: {found.detail}",
+            "evidence": found.evidence.model_copy(update={"path": path})}))
     elif form:
         findings.append(await _form_login(session, service, form))
     if not redirected:

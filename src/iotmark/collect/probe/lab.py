@@ -301,6 +301,8 @@ def _make_certificates(device: LabDevice) -> tuple[Path, Path]:
 def _lighttpd_conf(device: LabDevice, pem: Path) -> Path:
     w, a = device.workdir, device.address
     auth = 'auth.require = ("/admin/" => ("method" => "basic", "realm" => "SmartCam", "require" => "valid-user"))'
+    # The weak device asks for the same default password over HTTPS with digest auth, so both schemes are tried.
+    digest = auth.replace('"basic"', '"digest"')
     # The hardened twin names no version, and asks for the password only over TLS.
     tag = "SmartCam" if device.hardened else "lighttpd/1.4.69"
     if device.hardened:
@@ -331,7 +333,7 @@ $SERVER["socket"] == "{a}:443" {{
   ssl.engine = "enable"
   ssl.pemfile = "{pem}"
   ssl.openssl.ssl-conf-cmd = ({tls})
-  {auth if device.hardened else ""}
+  {auth if device.hardened else digest}
 }}
 """
     path = w / "lighttpd.conf"
