@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from iotmark.registry import models
+
+
+@admin.register(models.Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "created")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+
+@admin.register(models.Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("user", "role", "organisation")
+    list_filter = ("role",)
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
+    readonly_fields = ("prefix", "digest", "created", "last_used")
+
+
+@admin.register(models.Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("vendor", "model", "device_class")
+    search_fields = ("model", "vendor__name")
+
+
+@admin.register(models.FirmwareVersion)
+class FirmwareVersionAdmin(admin.ModelAdmin):
+    list_display = ("product", "version", "support_until")
+
+
+@admin.register(models.IssuerKey)
+class IssuerKeyAdmin(admin.ModelAdmin):
+    list_display = ("key_id", "organisation", "trusted", "added")
+    list_filter = ("trusted",)
+
+
+@admin.register(models.Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ("cert_id", "firmware", "level", "issued", "expires", "issuer")
+    search_fields = ("cert_id", "firmware__product__model", "firmware__product__vendor__name")
+    # The signed document must stay byte-for-byte what the lab signed.
+    readonly_fields = ("document", "assessment", "assessment_digest", "uploaded_by", "uploaded")
+
+
+@admin.register(models.Revocation)
+class RevocationAdmin(admin.ModelAdmin):
+    list_display = ("certificate", "date", "reason")

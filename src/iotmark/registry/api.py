@@ -1,0 +1,120 @@
+"""JSON API (django-ninja): public certificate status, lab uploads and revocations with bearer tokens.
+
+The OpenAPI schema is served at /api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from iotmark.registry import services
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = services.user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(title="iotmark registry", version="1", urls_namespace="registry-api")
+
+
+class UploadIn(Schema):
+    certificate: str = Field(description="the certificate file written by `iotmark certify`, verbatim")
+    assessment: str = Field(description="the assessment JSON the certificate was issued for, verbatim")
+
+
+class RevokeIn(Schema):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class CertificateOut(Schema):
+    id: str
+    status: Literal["valid", "expired", "revoked", "unknown"]
+    summary: str
+    level: int | None = None
+    level_name: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware_version: str | None = None
+    device_class: str | None = None
+    standard: str | None = None
+    issuer: str | None = None
+    issued: dt.date | None = None
+    expires: dt.date | None = None
+    support_until: dt.date | None = None
+    known_issues: list[str] = []
+    revoked_on: dt.date | None = None
+    revocation_reason: str | None = None
+    verify_url: str
+
+
+def certificate_out(request: HttpRequest, status: services.Status) -> CertificateOut:
+    out = CertificateOut(id=status.cert_id, status=status.status, summary=status.summary,
+                         verify_url=request.build_absolute_uri(f"/verify/{status.cert_id}"))
+    record = status.certificate
+    if record is not None:
+        firmware = record.firmware
+        out.level, out.level_name, out.device_class = record.level, record.level_name, record.device_class
+        out.vendor, out.model = firmware.product.vendor.name, firmware.product.model
+        out.firmware_version, out.support_until = firmware.version, firmware.support_until
+        out.standard, out.issuer = record.standard, record.issuer
+        out.issued, out.expires, out.known_issues = record.issued, record.expires, list(record.summary)
+    if status.revocation is not None:
+        out.revoked_on, out.revocation_reason = status.revocation.date, status.revocation.reason
+    return out
+
+
+@api.exception_handler(services.RegistryError)
+def registry_error(request: HttpRequest, exc: services.RegistryError):
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
+@api.exception_handler(RecursionError)
+def too_deep(request: HttpRequest, exc: RecursionError):
+    return api.create_response(request, {"detail": "request body is nested too deeply"}, status=400)
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+
+
+@api.post("/certificates", auth=TokenAuth(), response={200: CertificateOut, 201: CertificateOut, **ERRORS},
+          summary="Upload a signed certificate with its assessment (lab assessors)")
+def upload(request: HttpRequest, body: UploadIn):
+    record, created = services.upload_certificate(request.auth, body.certificate, body.assessment)
+    return Status(201 if created else 200, certificate_out(request, services.certificate_status(record.cert_id)))
+
+
+@api.get("/certificates/{cert_id}", auth=None, response={200: CertificateOut, 404: CertificateOut},
+         summary="A certificate's status: valid, expired, revoked or unknown")
+def certificate(request: HttpRequest, cert_id: str):
+    status = services.certificate_status(cert_id)
+    return Status(404 if status.certificate is None else 200, certificate_out(request, status))
+
+
+@api.get("/v1/certificates/{cert_id}/verify", auth=None, response={200: CertificateOut, 404: CertificateOut},
+         summary="Same as /certificates/{id}, at the path the issue's contract names")
+def verify(request: HttpRequest, cert_id: str):
+    return certificate(request, cert_id)
+
+
+@api.post("/certificates/{cert_id}/revoke", auth=TokenAuth(), response={200: CertificateOut, **ERRORS},
+          summary="Revoke a certificate with a reason (its issuing lab)")
+def revoke(request: HttpRequest, cert_id: str, body: RevokeIn):
+    if len(cert_id) > services.MAX_ID_LENGTH:
+        raise HttpError(404, "no such certificate")
+    services.revoke_certificate(request.auth, cert_id, body.reason)
+    return Status(200, certificate_out(request, services.certificate_status(cert_id)))

@@ -1,0 +1,132 @@
+"""Registry records: who takes part, what they make, which keys sign, and the certificates they signed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        VENDOR = "vendor", "Vendor"
+        LAB = "lab", "Test lab"
+        REGULATOR = "regulator", "Regulator"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Member(models.Model):
+    """A user's role in the registry and the organisation they act for (none for admins)."""
+
+    class Role(models.TextChoices):
+        LAB = "lab", "Lab assessor"
+        VENDOR = "vendor", "Vendor member"
+        REGULATOR = "regulator", "Regulator"
+        ADMIN = "admin", "Administrator"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="members")
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API; only its SHA-256 is stored, the token itself is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, help_text="first characters, to tell tokens apart")
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class Product(models.Model):
+    vendor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="products",
+                               limit_choices_to={"kind": Organisation.Kind.VENDOR})
+    model = models.CharField(max_length=200)
+    device_class = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "model"], name="product_unique_per_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor.name} {self.model}"
+
+
+class FirmwareVersion(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="firmware_versions")
+    version = models.CharField(max_length=100)
+    hardware_version = models.CharField(max_length=100, blank=True)
+    support_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "version"], name="firmware_unique_per_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version}"
+
+
+class IssuerKey(models.Model):
+    """A lab's Ed25519 public key; certificates signed by it are accepted only while it is trusted."""
+
+    key_id = models.CharField(max_length=16, unique=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="issuer_keys",
+                                     limit_choices_to={"kind": Organisation.Kind.LAB})
+    public_key_pem = models.TextField()
+    trusted = models.BooleanField(default=True)
+    added = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.organisation.name})"
+
+
+class Certificate(models.Model):
+    """A certificate as the lab signed it (document, byte for byte) with its fields copied out for queries."""
+
+    cert_id = models.CharField(max_length=64, unique=True)
+    firmware = models.ForeignKey(FirmwareVersion, on_delete=models.PROTECT, related_name="certificates")
+    issuer_key = models.ForeignKey(IssuerKey, on_delete=models.PROTECT, related_name="certificates")
+    issuer = models.CharField(max_length=200)
+    device_class = models.CharField(max_length=100)
+    standard = models.CharField(max_length=100)
+    standard_version = models.CharField(max_length=50)
+    level = models.PositiveSmallIntegerField()
+    level_name = models.CharField(max_length=100)
+    meets_class = models.BooleanField()
+    issued = models.DateField()
+    expires = models.DateField()
+    summary = models.JSONField(default=list, blank=True)
+    assessment_digest = models.CharField(max_length=64)
+    document = models.TextField(help_text="the signed certificate JSON exactly as uploaded")
+    assessment = models.TextField(help_text="the assessment JSON the certificate's digest names")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                    related_name="uploaded_certificates")
+    uploaded = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.cert_id
+
+
+class Revocation(models.Model):
+    certificate = models.OneToOneField(Certificate, on_delete=models.PROTECT, related_name="revocation")
+    reason = models.CharField(max_length=1000)
+    date = models.DateField()
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.certificate.cert_id} revoked on {self.date}"

@@ -1,0 +1,261 @@
+"""What the registry does, independent of HTTP: accounts, trusted keys, certificate upload, revocation, status.
+
+Signature checking is iotmark.assess.certificate's; this module only decides which key to check against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, router, transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from iotmark.assess.certificate import key_id, load_public_key, read_certificate, verify_certificate
+from iotmark.inputs import InputError, describe_validation_error
+from iotmark.model import Assessment
+from iotmark.registry.models import (
+    ApiToken,
+    Certificate,
+    FirmwareVersion,
+    IssuerKey,
+    Member,
+    Organisation,
+    Product,
+    Revocation,
+)
+
+MAX_CERTIFICATE_BYTES = 1024 * 1024
+MAX_ASSESSMENT_BYTES = 16 * 1024 * 1024
+MAX_ID_LENGTH = 64
+TOKEN_PREFIX = "iotm_"
+ROLE_ORGANISATION_KIND = {Member.Role.LAB: Organisation.Kind.LAB, Member.Role.VENDOR: Organisation.Kind.VENDOR,
+                          Member.Role.REGULATOR: Organisation.Kind.REGULATOR}
+
+
+class RegistryError(Exception):
+    """A request the registry refuses; `status` is the HTTP status, the message one line for the user."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _atomic():
+    return transaction.atomic(using=router.db_for_write(Certificate))
+
+
+def role_of(user) -> Member | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return Member.objects.select_related("organisation").filter(user=user).first()
+
+
+def create_user(username: str, password: str | None, role: str, organisation: str | None = None,
+                email: str = ""):
+    """A user with a registry role; lab, vendor and regulator users act for an organisation (created if new)."""
+    if role not in Member.Role.values:
+        raise RegistryError(400, f"unknown role {role!r}; choose one of {', '.join(Member.Role.values)}")
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise RegistryError(409, f"user {username!r} already exists")
+    org = None
+    if role != Member.Role.ADMIN:
+        if not organisation:
+            raise RegistryError(400, f"a {role} user needs an organisation (--org NAME)")
+        org = organisation_named(organisation, ROLE_ORGANISATION_KIND[role])
+    with _atomic():
+        if role == Member.Role.ADMIN:
+            user = User.objects.create_superuser(username=username, email=email, password=password)
+        else:
+            user = User.objects.create_user(username=username, email=email, password=password)
+        Member.objects.create(user=user, role=role, organisation=org)
+    return user
+
+
+def organisation_named(name: str, kind: str) -> Organisation:
+    org, _ = Organisation.objects.get_or_create(name=name, defaults={"kind": kind})
+    if org.kind != kind:
+        raise RegistryError(409, f"organisation {name!r} is registered as a {org.kind}, not a {kind}")
+    return org
+
+
+def issue_token(user, name: str = "") -> str:
+    """A new API token for the user; returned once, stored only as its SHA-256."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name=name, prefix=token[:12], digest=_token_digest(token))
+    return token
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def user_for_token(token: str):
+    """The active user a bearer token belongs to, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    found = ApiToken.objects.select_related("user").filter(digest=_token_digest(token), revoked=False).first()
+    if found is None or not found.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=found.pk).update(last_used=timezone.now())
+    return found.user
+
+
+def trust_key(public_key_pem: bytes, organisation: str, trusted: bool = True) -> IssuerKey:
+    """Register (or re-trust) a lab's Ed25519 public key under the lab organisation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "issuer.pub"
+        path.write_bytes(public_key_pem)
+        try:
+            kid = key_id(load_public_key(path))
+        except InputError as exc:
+            raise RegistryError(400, str(exc).replace(str(path), "public key")) from None
+    org = organisation_named(organisation, Organisation.Kind.LAB)
+    key, created = IssuerKey.objects.get_or_create(
+        key_id=kid, defaults={"organisation": org, "public_key_pem": public_key_pem.decode("ascii"), "trusted": trusted})
+    if not created:
+        if key.organisation_id != org.pk:
+            raise RegistryError(409, f"key {kid} is already registered to {key.organisation.name}")
+        key.trusted = trusted
+        key.save(update_fields=["trusted"])
+    return key
+
+
+def _lab_member(user) -> Member:
+    member = role_of(user)
+    if member is None or member.role != Member.Role.LAB or member.organisation is None:
+        raise RegistryError(403, "only lab assessors can upload or revoke certificates")
+    return member
+
+
+def upload_certificate(user, certificate_json: str, assessment_json: str,
+                       today: dt.date | None = None) -> tuple[Certificate, bool]:
+    """Check and store a signed certificate and its assessment; returns (record, created).
+
+    The signature must verify against a trusted key of the uploader's own lab, the certificate must be valid
+    today, and the assessment must be the one the certificate's digest names. Uploading the same bytes again
+    returns the stored record unchanged.
+    """
+    member = _lab_member(user)
+    raw = certificate_json.encode("utf-8")
+    if len(raw) > MAX_CERTIFICATE_BYTES:
+        raise RegistryError(413, f"certificate is larger than {MAX_CERTIFICATE_BYTES // 1024} KiB")
+    if len(assessment_json.encode("utf-8")) > MAX_ASSESSMENT_BYTES:
+        raise RegistryError(413, f"assessment is larger than {MAX_ASSESSMENT_BYTES // (1024 * 1024)} MiB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path, public = Path(tmp) / "certificate.json", Path(tmp) / "issuer.pub"
+        path.write_bytes(raw)
+        try:
+            cert, _ = read_certificate(path)
+        except InputError as exc:
+            raise RegistryError(400, str(exc).replace(str(path), "certificate")) from None
+        key = IssuerKey.objects.select_related("organisation").filter(key_id=cert.key_id).first()
+        if key is None or not key.trusted:
+            raise RegistryError(422, f"unknown key: the certificate is signed by key {cert.key_id}, "
+                                     "which is not a trusted issuer key in this registry")
+        if key.organisation_id != member.organisation_id:
+            raise RegistryError(403, f"key {cert.key_id} belongs to {key.organisation.name}; "
+                                     f"you upload for {member.organisation.name}")
+        public.write_text(key.public_key_pem, encoding="ascii")
+        result = verify_certificate(path, [public], today=today)
+    if not result.valid:
+        raise RegistryError(422, f"certificate rejected: {result.reason}")
+    try:
+        assessment = Assessment.model_validate_json(assessment_json)
+    except ValidationError as exc:
+        raise RegistryError(400, describe_validation_error("assessment", exc)) from None
+    if assessment.digest() != cert.assessment_digest:
+        raise RegistryError(422, "the assessment is not the one this certificate was issued for (digests differ)")
+    existing = Certificate.objects.filter(cert_id=cert.id).first()
+    if existing is not None:
+        if existing.document == certificate_json:
+            return existing, False
+        raise RegistryError(409, f"a different certificate with id {cert.id} is already registered")
+    target = cert.target
+    try:
+        with _atomic():
+            vendor = organisation_named(target.vendor, Organisation.Kind.VENDOR)
+            product, _ = Product.objects.get_or_create(vendor=vendor, model=target.model,
+                                                       defaults={"device_class": cert.device_class})
+            firmware, _ = FirmwareVersion.objects.get_or_create(
+                product=product, version=target.firmware_version,
+                defaults={"hardware_version": target.hardware_version or "", "support_until": target.support_until})
+            record = Certificate.objects.create(
+                cert_id=cert.id, firmware=firmware, issuer_key=key, issuer=cert.issuer,
+                device_class=cert.device_class, standard=cert.standard, standard_version=cert.standard_version,
+                level=cert.level, level_name=cert.level_name, meets_class=cert.meets_class, issued=cert.issued,
+                expires=cert.expires, summary=list(cert.summary), assessment_digest=cert.assessment_digest,
+                document=certificate_json, assessment=assessment_json, uploaded_by=user)
+    except IntegrityError:
+        raise RegistryError(409, f"certificate {cert.id} was registered by a concurrent upload") from None
+    return record, True
+
+
+def revoke_certificate(user, cert_id: str, reason: str, today: dt.date | None = None) -> Certificate:
+    """Revoke a certificate; only its issuing lab's assessors (or an admin, user=None from the CLI) may."""
+    record = Certificate.objects.select_related("issuer_key").filter(cert_id=cert_id).first()
+    if user is not None:
+        member = role_of(user)
+        is_admin = member is not None and member.role == Member.Role.ADMIN
+        if not is_admin:
+            member = _lab_member(user)
+            if record is not None and record.issuer_key.organisation_id != member.organisation_id:
+                raise RegistryError(403, "only the lab that issued a certificate can revoke it")
+    if record is None:
+        raise RegistryError(404, f"no certificate with id {cert_id} is registered")
+    reason = reason.strip()
+    if not reason:
+        raise RegistryError(400, "a revocation needs a reason")
+    if hasattr(record, "revocation"):
+        raise RegistryError(409, f"certificate {cert_id} was already revoked on {record.revocation.date.isoformat()}")
+    Revocation.objects.create(certificate=record, reason=reason[:1000], date=today or dt.date.today(),
+                              revoked_by=user)
+    return record
+
+
+@dataclass
+class Status:
+    """What a buyer needs to know about a certificate id."""
+
+    cert_id: str
+    status: str  # valid | expired | revoked | unknown
+    summary: str
+    certificate: Certificate | None = None
+    revocation: Revocation | None = None
+
+
+def certificate_status(cert_id: str, today: dt.date | None = None) -> Status:
+    today = today or dt.date.today()
+    record = None
+    if len(cert_id) <= MAX_ID_LENGTH:
+        record = (Certificate.objects.select_related("firmware__product__vendor", "revocation")
+                  .filter(cert_id=cert_id).first())
+    if record is None:
+        return Status(cert_id, "unknown", "This registry has no certificate with this id. The label may be forged "
+                                          "or copied from another product; do not rely on it.")
+    firmware = record.firmware
+    device = f"{firmware.product.vendor.name} {firmware.product.model} (firmware {firmware.version})"
+    revocation = getattr(record, "revocation", None)
+    if revocation is not None:
+        return Status(cert_id, "revoked", f"The certificate for the {device} was revoked on "
+                                          f"{revocation.date.isoformat()}: {revocation.reason.rstrip('.')}. "
+                                          "Do not rely on its label.", record, revocation)
+    if today < record.issued:
+        return Status(cert_id, "unknown", f"The certificate for the {device} only takes effect on "
+                                          f"{record.issued.isoformat()}.", record)
+    if today > record.expires:
+        return Status(cert_id, "expired", f"The certificate for the {device} expired on "
+                                          f"{record.expires.isoformat()}. The device may no longer get "
+                                          "security updates; its label is out of date.", record)
+    support = (f" The maker has promised security updates until {firmware.support_until.isoformat()}."
+               if firmware.support_until else "")
+    return Status(cert_id, "valid", f"The {device} was tested by {record.issuer} against {record.standard} and "
+                                    f"reached level {record.level} ({record.level_name}). The certificate is valid "
+                                    f"until {record.expires.isoformat()}.{support}", record)

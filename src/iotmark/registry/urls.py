@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from iotmark.registry import views
+from iotmark.registry.api import api
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("verify/<str:cert_id>", views.verify, name="verify"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]
