@@ -13,7 +13,7 @@ debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libcair
 update=0
 if [ "$mode" = "test" ]; then
   # Test image builders (jffs2/ubi/uImage) and the foreign-architecture Debian packages the fixtures unpack.
-  debs+=(poppler-utils zbar-tools mtd-utils u-boot-tools util-linux-extra)
+  debs+=(poppler-utils zbar-tools mtd-utils u-boot-tools util-linux-extra postgresql)
   # The insecure-device lab of the probe tests: real daemons started inside network namespaces.
   debs+=(iproute2 busybox-static inetutils-inetd inetutils-telnetd dropbear-bin vsftpd lighttpd lighttpd-mod-openssl
          mosquitto libcoap3-bin miniupnpd openssh-server openssh-client)

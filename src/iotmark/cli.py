@@ -50,6 +50,10 @@ app.command("detect")(detect_command)
 app.add_typer(incident_app, name="incident")
 app.add_typer(share_app, name="share")
 app.command("notice")(notice_command)
+from iotmark.registry.cli import registry_app, serve as registry_serve  # noqa: E402 - typer and stdlib only
+
+app.add_typer(registry_app, name="registry")
+app.command("serve", help="Serve the certificate registry (migrations applied).")(registry_serve)
 
 
 class UserError(Exception):
