@@ -43,12 +43,18 @@ class Moments:
     low: float = math.inf
     high: float = -math.inf
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: np.ndarray) -> tuple[float, float] | None:
+        """Add a chunk; returns the chunk's (min, max), or None for an empty chunk."""
         if x.size == 0:
-            return
-        other_mean = float(x.mean())
-        dev = x - other_mean
-        self._combine(x.size, other_mean, float(np.dot(dev, dev)), float(x.min()), float(x.max()))
+            return None
+        # Four passes and no temporary array: sum, sum of squares, min, max. The squared-sum form of M2 only
+        # loses precision when the spread is tiny next to the mean, which per-chunk Chan merging keeps harmless.
+        total = float(x.sum())
+        mean = total / x.size
+        m2 = max(float(np.einsum("i,i->", x, x)) - total * mean, 0.0)  # einsum: no BLAS thread pool
+        low, high = float(x.min()), float(x.max())
+        self._combine(x.size, mean, m2, low, high)
+        return low, high
 
     def merge(self, other: "Moments") -> None:
         if other.n:
@@ -79,26 +85,27 @@ class LossHistogram(Moments):
     offset: int = 0
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    def add(self, x: np.ndarray) -> None:
-        """Add a chunk of non-negative, finite values."""
-        if x.size == 0:
-            return
-        super().add(x)
+    def add(self, x: np.ndarray) -> tuple[float, float] | None:  # type: ignore[override]
+        """Add a chunk of non-negative, finite values; returns the chunk's (min, max)."""
+        extremes = super().add(x)
+        if extremes is None:
+            return None
         if not math.isfinite(self.high) or self.low < 0:
             raise ValueError("simulated losses must be finite and non-negative; check the input distributions")
         positives = int(np.count_nonzero(x))
         chunk_zeros = x.size - positives
         self.zeros += chunk_zeros
         if not positives:
-            return
-        lo = max(bin_of(float(x.min())), _FLOOR_BIN)
-        hi = bin_of(float(x.max()))
+            return extremes
+        lo = max(bin_of(extremes[0]), _FLOOR_BIN)
+        hi = bin_of(extremes[1])
         index = x.view(np.int64) >> _SHIFT
         np.maximum(index, lo, out=index)  # zeros and tiny values land in the lowest bin ...
         index -= lo
         counts = np.bincount(index, minlength=hi - lo + 1)
         counts[0] -= chunk_zeros  # ... and the zeros are taken out again
         self._add_counts(lo, counts)
+        return extremes
 
     def merge(self, other: "LossHistogram") -> None:  # type: ignore[override]
         super().merge(other)

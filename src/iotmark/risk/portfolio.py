@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -117,6 +120,9 @@ def _summed_groups(scenarios: Sequence[Scenario]) -> dict[tuple[str, str], list[
     return {key: index for key, index in _group_members(scenarios).items() if len(index) > 1}
 
 
+MAX_THREADS = 8
+
+
 def _copy_single_member_groups(scenarios: Sequence[Scenario], summary: PortfolioSummary) -> None:
     """A group of one scenario has exactly that scenario's distribution: copy it rather than re-summing draws."""
     for (grouping, key), index in _group_members(scenarios).items():
@@ -159,17 +165,41 @@ def _simulate_chunk(samplers: list[ScenarioSampler], n: int, factor: np.ndarray 
 
 def run_portfolio(scenarios: Sequence[Scenario], iterations: int, seed: int,
                   correlation: float | list[list[float]] = 0.0, workers: int = 0, scheduler: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> PortfolioSummary:
-    """Simulate a portfolio serially, or on Dask (`workers` local processes or a `scheduler` address)."""
+                  progress: Callable[[int, int], None] | None = None, threads: int | None = None) -> PortfolioSummary:
+    """Simulate a portfolio in this process (on `threads` threads, default one per core up to MAX_THREADS), or on
+    Dask (`workers` local processes or a `scheduler` address). The result does not depend on either."""
     n_blocks = math.ceil(iterations / BLOCK)
     if workers <= 1 and scheduler is None:
-        summary = PortfolioSummary.empty(len(scenarios))
-        for block in range(n_blocks):
-            summary.merge(simulate_blocks(scenarios, seed, iterations, range(block, block + 1), correlation))
-            if progress:
-                progress(block + 1, n_blocks)
-        return summary
+        return _run_in_threads(scenarios, iterations, seed, correlation, n_blocks, progress, threads)
     return _run_on_dask(scenarios, iterations, seed, correlation, workers, scheduler, n_blocks, progress)
+
+
+def _run_in_threads(scenarios: Sequence[Scenario], iterations: int, seed: int,
+                    correlation: float | list[list[float]], n_blocks: int,
+                    progress: Callable[[int, int], None] | None, threads: int | None) -> PortfolioSummary:
+    """Blocks on a few threads of this process: NumPy releases the GIL while it draws, each block has its own
+    generators, and summaries are merged in block order, so the result is the same as one block after another."""
+    threads = max(1, min(threads or os.cpu_count() or 1, MAX_THREADS, n_blocks))
+    summary = PortfolioSummary.empty(len(scenarios))
+    merged = 0
+
+    def merge_oldest(pending: deque) -> None:
+        nonlocal merged
+        summary.merge(pending.popleft().result())
+        merged += 1
+        if progress:
+            progress(merged, n_blocks)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        for block in range(n_blocks):
+            pending.append(pool.submit(simulate_blocks, scenarios, seed, iterations, range(block, block + 1),
+                                       correlation))
+            while len(pending) > 2 * threads:  # a bounded number of blocks in flight keeps memory flat
+                merge_oldest(pending)
+        while pending:
+            merge_oldest(pending)
+    return summary
 
 
 def local_cluster(workers: int):
