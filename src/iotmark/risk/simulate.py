@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from iotmark.risk.histogram import LossHistogram, Moments
-from iotmark.risk.ontology import FORMS, PROBABILITY_NODES, Loss, Scenario
+from iotmark.risk.ontology import PROBABILITY_NODES, Loss, Scenario
 
 BLOCK = 1 << 16
 
