@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass, field
 from importlib import resources
@@ -13,6 +14,8 @@ from iotmark.mitigate.flows import DnsNames, Flow
 from iotmark.mitigate.policy import Policy, Rule, port_matches
 
 PROTOCOLS = {"tcp": 6, "udp": 17}
+MAX_CACHED_VERDICTS = 200_000
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -45,6 +48,17 @@ class ConformanceChecker:
         self.names = names or DnsNames()
         self.implicit = set(implicit_allow() if implicit is None else implicit)
         self._peers: dict[str, tuple[Any, bool]] = {}
+        # Verdict cache: two ports that fall between the same pair of port-range edges match exactly the same
+        # rules, so a verdict is keyed by the ports' classes (plus the peer, protocol, direction, whether there
+        # were replies and the DNS names the peer had at the time) rather than by the ports themselves.
+        edges = {0, 65536}
+        for rule in (*policy.from_device, *policy.to_device):
+            for spec in (rule.peer_port, rule.local_port):
+                if spec is not None:
+                    edges.update((spec[0], spec[1] + 1))
+        self._edges = sorted(edges)
+        self._peer_names: dict[str, tuple[int, float, frozenset[str]]] = {}
+        self._verdicts: dict[tuple[Any, ...], tuple[str, str] | None] = {}
 
     def _peer(self, address: str) -> tuple[Any, bool]:
         cached = self._peers.get(address)
@@ -86,7 +100,48 @@ class ConformanceChecker:
         return None
 
     def check(self, flow: Flow) -> Violation | None:
-        """None if the flow conforms (or does not involve the device), else the violation."""
+        """None if the flow conforms (or does not involve the device), else the violation.
+
+        Gives the same answer as `check_uncached`, from a cache of earlier verdicts when it can.
+        """
+        device = self.device
+        if flow.src == device:
+            initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
+            if (flow.proto, peer_port) in self.implicit:
+                return None
+        elif flow.dst == device:
+            initiated, peer, peer_port, local_port = "to-device", flow.src, flow.sport, flow.dport
+        else:
+            return None
+        names = self._names_at(peer, flow.first)
+        edges = self._edges
+        key = (initiated, peer, flow.proto, bisect.bisect_right(edges, peer_port),
+               bisect.bisect_right(edges, local_port), bool(flow.resp_packets), names)
+        verdicts = self._verdicts
+        if key in verdicts:
+            cached = verdicts[key]
+            return None if cached is None else Violation(flow, cached[0], cached[1], sorted(names))
+        violation = self.check_uncached(flow)
+        if len(verdicts) < MAX_CACHED_VERDICTS:
+            verdicts[key] = None if violation is None else (violation.initiated, violation.reason)
+        return violation
+
+    def _names_at(self, peer: str, at: float) -> frozenset[str]:
+        """`names.names_for(peer, at)` as a frozenset, reusing the peer's full set once `at` is past every answer."""
+        seen = self.names.seen.get(peer)
+        if not seen:
+            return _NO_NAMES
+        known = self._peer_names.get(peer)
+        if known is None or known[0] != len(seen):  # names are only ever added, so the count tells staleness
+            known = (len(seen), max(seen.values()), frozenset(seen))
+            if len(self._peer_names) < MAX_CACHED_VERDICTS:
+                self._peer_names[peer] = known
+        if at >= known[1]:
+            return known[2]
+        return frozenset(n for n, ts in seen.items() if ts <= at)
+
+    def check_uncached(self, flow: Flow) -> Violation | None:
+        """None if the flow conforms (or does not involve the device), else the violation: the plain rule walk."""
         if flow.src == self.device:
             initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
             first, second = self.policy.from_device, self.policy.to_device
