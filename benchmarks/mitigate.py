@@ -110,7 +110,7 @@ def bench_ingest(tmp: Path, packets: int, big_gib: float) -> None:
     (n1, rss1, s1, t1), (n2, rss2, s2, t2) = peaks
     growth = rss2 / rss1
     print(f"    peak RSS (child, getrusage): {s1 / 2**20:.0f} MiB capture ({n1:,} frames, {t1:.1f} s) -> "
-          f"{rss1 / 1024:.1f} MiB; {s2 / 2**30:.2f} GiB capture ({n2:,} frames of 1414 bytes, {t2:.1f} s, "
+          f"{rss1 / 1024:.1f} MiB; {s2 / 2**30:.2f} GiB capture ({n2:,} frames of 1,400 bytes, {t2:.1f} s, "
           f"written in {write_s:.1f} s) -> {rss2 / 1024:.1f} MiB; large/small {growth:.2f}x for "
           f"{s2 / s1:.0f}x the data (target flat, <= 1.10x: {'met' if growth <= 1.10 else 'NOT met'})")
     del big_size

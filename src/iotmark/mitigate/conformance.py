@@ -57,6 +57,7 @@ class ConformanceChecker:
                 if spec is not None:
                     edges.update((spec[0], spec[1] + 1))
         self._edges = sorted(edges)
+        self._classes = [bisect.bisect_right(self._edges, port) for port in range(65536)]
         self._peer_names: dict[str, tuple[int, float, frozenset[str]]] = {}
         self._verdicts: dict[tuple[Any, ...], tuple[str, str] | None] = {}
 
@@ -114,9 +115,11 @@ class ConformanceChecker:
         else:
             return None
         names = self._names_at(peer, flow.first)
-        edges = self._edges
-        key = (initiated, peer, flow.proto, bisect.bisect_right(edges, peer_port),
-               bisect.bisect_right(edges, local_port), bool(flow.resp_packets), names)
+        classes = self._classes
+        key = (initiated, peer, flow.proto,
+               classes[peer_port] if 0 <= peer_port < 65536 else bisect.bisect_right(self._edges, peer_port),
+               classes[local_port] if 0 <= local_port < 65536 else bisect.bisect_right(self._edges, local_port),
+               bool(flow.resp_packets), names)
         verdicts = self._verdicts
         if key in verdicts:
             cached = verdicts[key]
