@@ -117,23 +117,20 @@ def _load_declaration(path: Path) -> Any:
 def mud_validate(
     files: List[Path] = typer.Argument(..., help="MUD files (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Validate on this many Dask worker processes."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="Address of a Dask scheduler to validate on instead."),
 ) -> None:
     """Validate MUD files against the RFC 8520 YANG modules; exit 1 if any is invalid."""
-    from iotmark.mitigate.mud import load_mud
-    from iotmark.mitigate.untrusted import BadInput
-    from iotmark.mitigate.yang import SchemaError, YangModulesMissing, validate_mud
+    from iotmark.mitigate.scale import validate_files
 
-    results = []
     for path in files:
         if not path.is_file():
             _fail(path, "no such file")
-        try:
-            errors = validate_mud(load_mud(path))
-        except BadInput as exc:
-            errors = [SchemaError("/", str(exc))]
-        except YangModulesMissing as exc:
-            _fail(path, str(exc))
-        results.append({"file": str(path), "valid": not errors, "errors": [e.as_dict() for e in errors]})
+    results = validate_files([str(p) for p in files], workers=workers, scheduler=scheduler)
+    for item in results:
+        if "missing" in item:
+            _fail(item["file"], item["missing"])
     if as_json:
         _emit_json(results)
     else:
