@@ -5,7 +5,8 @@
 (a) pcap ingest: packets/s of our streaming reader vs dpkt.pcap.Reader on the same generated capture, and the
     peak RSS of a child process reading a small and a large capture (flat memory means the two are close);
 (b) MUD conformance flows/s on one core (and the verdict cache vs the plain rule walk);
-(c) MUD validation files/s over generated valid files (load + YANG validation).
+(c) MUD validation files/s over generated valid files (load + YANG validation), serial and on Dask with 1 and 2
+    worker processes (results checked equal to the serial run).
 Captures are written to a temporary directory and removed afterwards.
 """
 
@@ -30,6 +31,7 @@ from iotmark.mitigate.conformance import ConformanceChecker  # noqa: E402
 from iotmark.mitigate.flows import DnsNames, Flow  # noqa: E402
 from iotmark.mitigate.mud import Endpoint, build_mud, load_mud  # noqa: E402
 from iotmark.mitigate.pcap import CaptureReader  # noqa: E402
+from iotmark.mitigate.scale import validate_files  # noqa: E402
 from iotmark.mitigate.policy import compile_policy  # noqa: E402
 from iotmark.mitigate.yang import data_model, validate_mud  # noqa: E402
 
@@ -213,6 +215,17 @@ def bench_validation(tmp: Path, count: int) -> None:
     assert invalid == 0, f"{invalid} generated MUD files did not validate"
     print(f"(c) MUD validation: {len(files)} valid files: {rate:,.0f} files/s (YANG model built once first, "
           f"{model_s:.2f} s) (target >= 200: {verdict(rate, 200)})")
+    names = [str(f) for f in files]
+    serial = validate_files(names, workers=1)
+    for workers in (1, 2):
+        t = time.perf_counter()
+        results = validate_files(names, workers=workers, always_dask=True)
+        elapsed = time.perf_counter() - t
+        assert results == serial, "Dask validation differs from the serial run"
+        rate = len(files) / elapsed
+        print(f"    on Dask, {workers} worker process(es) (end to end: pool start, YANG model built once and "
+              f"inherited by forked workers, validation): {rate:,.0f} files/s "
+              f"(target >= 200: {verdict(rate, 200)})")
 
 
 def main() -> None:

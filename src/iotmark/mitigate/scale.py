@@ -7,6 +7,7 @@ validates a contiguous chunk of the files, so results come back in the input ord
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -51,7 +52,7 @@ def _chunks(items: Sequence[Any], parts: int) -> list[list[Any]]:
 
 
 def map_chunks(func: Callable[[list[Any]], list[Any]], items: Sequence[Any], workers: int,
-               scheduler: Optional[str] = None, chunks_per_worker: int = 4) -> list[Any]:
+               scheduler: Optional[str] = None, chunks_per_worker: int = 4, always_dask: bool = False) -> list[Any]:
     """`func` over contiguous chunks of `items` on Dask, results concatenated in input order.
 
     Without `scheduler`, dask's "processes" scheduler with `workers` processes; with a scheduler address,
@@ -60,7 +61,7 @@ def map_chunks(func: Callable[[list[Any]], list[Any]], items: Sequence[Any], wor
     items = list(items)
     if not items:
         return []
-    if workers <= 1 and scheduler is None:
+    if workers <= 1 and scheduler is None and not always_dask:
         return func(items)
     import dask
 
@@ -72,10 +73,26 @@ def map_chunks(func: Callable[[list[Any]], list[Any]], items: Sequence[Any], wor
         with Client(scheduler, timeout="10s") as client:
             parts = client.compute(tasks, sync=True)
     else:
-        parts = dask.compute(*tasks, scheduler="processes", num_workers=workers)
+        # fork (where the platform has it) starts workers without re-importing anything, and they inherit
+        # whatever per-process caches the parent already built (e.g. the YANG data model).
+        context = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with dask.config.set({"multiprocessing.context": context}):
+            parts = dask.compute(*tasks, scheduler="processes", num_workers=workers)
     return [result for part in parts for result in part]
 
 
-def validate_files(paths: Sequence[str], workers: int = 1, scheduler: Optional[str] = None) -> list[dict[str, Any]]:
-    """Validation results of MUD files, in input order, serial or on Dask worker processes."""
-    return map_chunks(validate_chunk, list(paths), workers, scheduler)
+def validate_files(paths: Sequence[str], workers: int = 1, scheduler: Optional[str] = None,
+                   always_dask: bool = False) -> list[dict[str, Any]]:
+    """Validation results of MUD files, in input order, serial (one worker) or on Dask worker processes.
+
+    The YANG data model is built here first (once), so forked workers inherit it; spawned or remote workers
+    build it once each (`yang.data_model` is cached per process).
+    """
+    from iotmark.mitigate.yang import YangModulesMissing, data_model
+
+    if scheduler is None and paths:
+        try:
+            data_model()
+        except YangModulesMissing:
+            pass  # reported per file, like the serial run
+    return map_chunks(validate_chunk, list(paths), workers, scheduler, always_dask=always_dask)
