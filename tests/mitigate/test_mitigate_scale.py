@@ -59,3 +59,25 @@ def test_workers_all_valid_exit_0(tmp_path):
     result = runner.invoke(app, ["mud", "validate", *paths, "--json", "--workers", "2"])
     assert result.exit_code == 0
     assert [r["file"] for r in json.loads(result.stdout)] == paths
+
+
+def test_flow_folder_on_workers_equals_serial(tmp_path):
+    from mitigate_traffic import plug_traffic, tcp_session, write
+
+    from iotmark.mitigate.scale import analyse_captures, captures_in
+
+    frames = plug_traffic()
+    for i in range(5):
+        write(frames + tcp_session("192.168.1.50", f"198.51.100.{i + 1}", 41000 + i, 443, 2000.0 + i),
+              tmp_path / f"c{i}.{'pcap' if i % 2 else 'pcapng'}", "pcap" if i % 2 else "pcapng")
+    (tmp_path / "junk.pcap").write_bytes(b"not a capture at all")
+    paths = captures_in(tmp_path)
+    serial = analyse_captures(paths)
+    assert analyse_captures(paths, workers=2) == serial
+    assert [r["source"] for r in serial] == paths
+    assert "error" in serial[-1] and all(r["flows"] for r in serial[:-1])
+    cli_serial = runner.invoke(app, ["flows", "folder", str(tmp_path)])
+    cli_parallel = runner.invoke(app, ["flows", "folder", str(tmp_path), "--workers", "2"])
+    assert cli_serial.exit_code == cli_parallel.exit_code == 0
+    assert cli_parallel.stdout == cli_serial.stdout
+    assert json.loads(cli_serial.stdout) == serial

@@ -275,6 +275,25 @@ def flows_show(source: Path = typer.Argument(..., help="Capture (pcap/pcapng) or
         typer.echo(f"warning: {source}: {result.stats.reason}", err=True)
 
 
+@flows_app.command("folder")
+def flows_folder(
+    folder: Path = typer.Argument(..., help="Folder of captures (pcap/pcapng)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Analyse on this many Dask worker processes."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler",
+                                            help="Address of a Dask scheduler to analyse on instead."),
+) -> None:
+    """Flows of every capture in a folder as one JSON list, in file-name order."""
+    from iotmark.mitigate.scale import analyse_captures, captures_in
+
+    if not folder.is_dir():
+        _fail(folder, "no such folder")
+    results = analyse_captures(captures_in(folder), workers=workers, scheduler=scheduler)
+    _emit_json(results)
+    for item in results:
+        if "error" in item:
+            typer.echo(f"warning: {item['source']}: {item['error']}", err=True)
+
+
 # --- detect ---------------------------------------------------------------------------------------------------
 
 @app.command("detect")

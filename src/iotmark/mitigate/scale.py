@@ -96,3 +96,35 @@ def validate_files(paths: Sequence[str], workers: int = 1, scheduler: Optional[s
         except YangModulesMissing:
             pass  # reported per file, like the serial run
     return map_chunks(validate_chunk, list(paths), workers, scheduler, always_dask=always_dask)
+
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
+
+
+def analyse_capture(path: str) -> dict[str, Any]:
+    """Flows, DNS names and read statistics of one capture as plain data; `{"source", "error"}` if unreadable."""
+    from iotmark.mitigate.flows import flows_from_capture
+    from iotmark.mitigate.untrusted import BadInput
+
+    try:
+        result = flows_from_capture(Path(path))
+    except BadInput as exc:
+        return {"source": path, "error": str(exc)}
+    names = {address: sorted(found) for address, found in sorted(result.names.seen.items())}
+    return {"source": path, "frames": result.stats.frames, "truncated": result.stats.truncated,
+            "reason": result.stats.reason, "flows": [f.as_dict() for f in result.flows], "names": names}
+
+
+def analyse_chunk(paths: Sequence[str]) -> list[dict[str, Any]]:
+    return [analyse_capture(p) for p in paths]
+
+
+def captures_in(folder: Path) -> list[str]:
+    """The captures directly in `folder`, sorted by name."""
+    return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in CAPTURE_SUFFIXES]
+
+
+def analyse_captures(paths: Sequence[str], workers: int = 1, scheduler: Optional[str] = None,
+                     always_dask: bool = False) -> list[dict[str, Any]]:
+    """`analyse_capture` of each capture, in input order, serial (one worker) or on Dask worker processes."""
+    return map_chunks(analyse_chunk, list(paths), workers, scheduler, chunks_per_worker=1, always_dask=always_dask)
