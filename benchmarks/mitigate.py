@@ -6,7 +6,8 @@
     peak RSS of a child process reading a small and a large capture (flat memory means the two are close);
 (b) MUD conformance flows/s on one core (and the verdict cache vs the plain rule walk);
 (c) MUD validation files/s over generated valid files (load + YANG validation), serial and on Dask with 1 and 2
-    worker processes (results checked equal to the serial run).
+    worker processes (results checked equal to the serial run);
+(d) flow analysis of a folder of captures on Dask: 1 vs 2 worker processes.
 Captures are written to a temporary directory and removed afterwards.
 """
 
@@ -31,7 +32,7 @@ from iotmark.mitigate.conformance import ConformanceChecker  # noqa: E402
 from iotmark.mitigate.flows import DnsNames, Flow  # noqa: E402
 from iotmark.mitigate.mud import Endpoint, build_mud, load_mud  # noqa: E402
 from iotmark.mitigate.pcap import CaptureReader  # noqa: E402
-from iotmark.mitigate.scale import validate_files  # noqa: E402
+from iotmark.mitigate.scale import analyse_captures, validate_files  # noqa: E402
 from iotmark.mitigate.policy import compile_policy  # noqa: E402
 from iotmark.mitigate.yang import data_model, validate_mud  # noqa: E402
 
@@ -228,6 +229,27 @@ def bench_validation(tmp: Path, count: int) -> None:
               f"(target >= 200: {verdict(rate, 200)})")
 
 
+def bench_flow_folder(tmp: Path, captures: int, packets: int) -> None:
+    folder = tmp / "captures"
+    folder.mkdir()
+    paths = []
+    for i in range(captures):
+        path = folder / f"{i:02d}.pcap"
+        write_pcap(path, packets, 18)
+        paths.append(str(path))
+    serial = analyse_captures(paths)
+    times = {}
+    for workers in (1, 2):
+        t = time.perf_counter()
+        results = analyse_captures(paths, workers=workers, always_dask=True)
+        times[workers] = time.perf_counter() - t
+        assert results == serial, "Dask flow analysis differs from the serial run"
+    ratio = times[1] / times[2]
+    print(f"(d) flow analysis of a folder on Dask: {captures} captures of {packets:,} frames: 1 worker "
+          f"{times[1]:.2f} s, 2 workers {times[2]:.2f} s, speed-up {ratio:.2f}x (target >= 1.70x: "
+          f"{verdict(ratio, 1.7)}); results equal to the serial run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=1_500_000)
@@ -235,6 +257,8 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=1_000_000)
     parser.add_argument("--muds", type=int, default=300)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--captures", type=int, default=8)
+    parser.add_argument("--capture-packets", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="iotmark-bench-") as name:
         tmp = Path(name)
@@ -242,6 +266,7 @@ def main() -> None:
             bench_ingest(tmp, args.packets, args.big_gib)
         bench_conformance(args.flows)
         bench_validation(tmp, args.muds)
+        bench_flow_folder(tmp, args.captures, args.capture_packets)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
