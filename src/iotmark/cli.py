@@ -284,6 +284,7 @@ def scan_firmware(
     from iotmark.collect.firmware.unpack import Limits
     from iotmark.inputs import load_model
     from iotmark.model import Target
+    from iotmark.workflows import write_json
 
     the_target = load_model(target, Target, max_bytes=1024 * 1024) if target else None
     limits = Limits(timeout_s=timeout)
@@ -297,7 +298,8 @@ def scan_firmware(
         for scan in scans:
             write_scan(scan, out / scan.image.name)
         rows = [summary(s) for s in scans]
-        write_json_file(out / "fleet.json", {"images": rows, "errors": errors})
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "fleet.json", {"images": rows, "errors": errors})
         if as_json:
             _echo_json({"images": rows, "errors": errors})
         else:
@@ -321,13 +323,6 @@ def scan_firmware(
     if scan.partial:
         typer.echo("note: part of the image could not be extracted; see the firmware.unpack findings", err=True)
     typer.echo(f"wrote {out / 'bundle.json'} and {out / 'sbom.cdx.json'}")
-
-
-def write_json_file(path: Path, data: object) -> None:
-    from iotmark.workflows import write_json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, data)
 
 
 # --- vulnerabilities -----------------------------------------------------------------------------------------

@@ -96,6 +96,11 @@ def build_bundle(
         found, source = load_findings_file(findings_path)
         bundle.findings += found
         bundle.sources.append(source)
+    return merge_bundles(bundle, parts)
+
+
+def merge_bundles(bundle: Bundle, parts: list[Bundle]) -> Bundle:
+    """`bundle` with the evidence of other bundles of the same device, plus the facts only their union shows."""
     for part in parts:
         bundle = bundle.merge(part)
     if parts:
@@ -200,22 +205,19 @@ class DemoResult:
 def collect_sample(sample: Path, out: Path) -> tuple[Bundle, list[Path]]:
     """The sample device's evidence: declaration, SBOMs, saved findings and, when it has one, a real scan of its
     firmware image (written to out/firmware/)."""
-    files: list[Path] = []
-    firmware_bundles = []
-    image = sample / "firmware.bin"
-    if image.is_file():
-        from iotmark.collect.declaration import collect_declaration
-        from iotmark.collect.firmware.scan import scan_image, write_scan
-
-        declared = collect_declaration(sample / "declaration.yaml").declaration.target
-        files += write_scan(scan_image(image, declared), out / "firmware")
-        firmware_bundles.append(out / "firmware" / "bundle.json")
     bundle = build_bundle(
         declaration=sample / "declaration.yaml",
         sboms=sorted(sample.glob("*.cdx.json")) + sorted(sample.glob("*.spdx.json")),
         findings=sorted(sample.glob("findings*.json")),
-        bundles=firmware_bundles,
     )
+    files: list[Path] = []
+    image = sample / "firmware.bin"
+    if image.is_file():
+        from iotmark.collect.firmware.scan import scan_image, write_scan
+
+        scan = scan_image(image, bundle.target)
+        files += write_scan(scan, out / "firmware")
+        bundle = merge_bundles(bundle, [scan.bundle])
     return bundle, files
 
 

@@ -116,11 +116,16 @@ def scan_image(
     limits: Any = None,
     work_root: Path | None = None,
     keep_work: bool = False,
+    db: Any = None,
 ) -> FirmwareScan:
-    """Extract `image` in a sandbox, analyse every root filesystem found and return the evidence bundle."""
+    """Extract `image` in a sandbox, analyse every root filesystem found and return the evidence bundle.
+
+    `db` is the offline vulnerability data (loaded here when not given; a fleet loads it once for all images).
+    """
     from iotmark.collect.firmware.analysis import analyse_root
     from iotmark.collect.firmware.fsview import RootView
     from iotmark.collect.firmware.unpack import Limits, UnpackError, extract
+    from iotmark.vulns import VulnDB
 
     image = Path(image)
     if not image.exists():
@@ -149,8 +154,10 @@ def scan_image(
         fingerprints: list[dict[str, str]] = []
         if not extraction.roots:
             findings += _no_root_findings(image.name, "no root filesystem could be extracted from the image")
+        elif db is None:
+            db = VulnDB.load()
         for index, root in enumerate(extraction.roots):
-            analysis = analyse_root(RootView(root), image_name=image.name)
+            analysis = analyse_root(RootView(root), image_name=image.name, db=db)
             if index > 0:  # a second root (e.g. a recovery system): say which one each finding is from
                 label = str(root.relative_to(work_dir))
                 for f in analysis.findings:
@@ -198,9 +205,10 @@ def mark_shared_keys(scans: list[FirmwareScan]) -> int:
     return shared
 
 
-def _scan_for_fleet(image: Path, target: Target | None, limits: Any, work_root: Path | None) -> FirmwareScan | str:
+def _scan_for_fleet(image: Path, target: Target | None, limits: Any, work_root: Path | None,
+                    db: Any) -> FirmwareScan | str:
     try:
-        return scan_image(image, target, limits=limits, work_root=work_root)
+        return scan_image(image, target, limits=limits, work_root=work_root, db=db)
     except FirmwareInputError as exc:
         return str(exc)
 
@@ -225,7 +233,10 @@ def scan_fleet(
     """
     import dask
 
-    tasks = [dask.delayed(_scan_for_fleet)(img, target, limits, work_root) for img in images]
+    from iotmark.vulns import VulnDB
+
+    db = dask.delayed(VulnDB.load)()  # one node of the graph: loaded once for the whole fleet, not per image
+    tasks = [dask.delayed(_scan_for_fleet)(img, target, limits, work_root, db) for img in images]
     if scheduler:
         from dask.distributed import Client
 
