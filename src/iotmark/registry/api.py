@@ -118,3 +118,13 @@ def revoke(request: HttpRequest, cert_id: str, body: RevokeIn):
         raise HttpError(404, "no such certificate")
     services.revoke_certificate(request.auth, cert_id, body.reason)
     return Status(200, certificate_out(request, services.certificate_status(cert_id)))
+
+
+# The other registry apps' endpoints (imported last: their modules may import names from this one).
+from iotmark.registry.enforcement.api import router as enforcement_router  # noqa: E402
+from iotmark.registry.interop.api import router as interop_router  # noqa: E402
+from iotmark.registry.market.api import router as market_router  # noqa: E402
+
+api.add_router("/v1/", market_router)
+api.add_router("/v1/", enforcement_router)
+api.add_router("/v1/", interop_router)

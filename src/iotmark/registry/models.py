@@ -130,3 +130,25 @@ class Revocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate.cert_id} revoked on {self.date}"
+
+
+class AuditEntry(models.Model):
+    """One state change, append-only. Each entry's hash covers its fields and the previous entry's hash, so
+    editing, deleting or reordering any entry breaks the chain (`iotmark registry audit verify` finds where).
+    `prev_hash` is unique: two writers can never both extend the same entry."""
+
+    created = models.DateTimeField()
+    actor = models.CharField(max_length=150, help_text="username, or 'system' for host commands")
+    action = models.CharField(max_length=100, help_text="dotted verb, e.g. certificate.upload")
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.created:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}:{self.object_id}"

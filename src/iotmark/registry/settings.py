@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "iotmark.registry.apps.RegistryConfig",
+    "iotmark.registry.market.apps.MarketConfig",
+    "iotmark.registry.enforcement.apps.EnforcementConfig",
+    "iotmark.registry.interop.apps.InteropConfig",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MarketConfig(AppConfig):
+    name = "iotmark.registry.market"
+    label = "market"
+    default_auto_field = "django.db.models.BigAutoField"
