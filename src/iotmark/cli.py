@@ -54,6 +54,9 @@ from iotmark.registry.cli import registry_app, serve as registry_serve  # noqa: 
 
 app.add_typer(registry_app, name="registry")
 app.command("serve", help="Serve the certificate registry (migrations applied).")(registry_serve)
+from iotmark.programme.cli import programme_app  # noqa: E402 - typer and stdlib only
+
+app.add_typer(programme_app, name="programme")
 
 
 class UserError(Exception):

@@ -110,3 +110,13 @@ def revoke(
     except services.RegistryError as exc:
         _fail(str(exc))
     typer.echo(f"revoked {cert_id}")
+
+
+# Sub-commands of the other registry apps (typer and stdlib only at import).
+from iotmark.registry.enforcement.cli import enforce_app  # noqa: E402
+from iotmark.registry.interop.cli import records_app  # noqa: E402
+from iotmark.registry.market.cli import vendor_app  # noqa: E402
+
+registry_app.add_typer(vendor_app, name="vendor")
+registry_app.add_typer(enforce_app, name="enforce")
+registry_app.add_typer(records_app, name="records")
