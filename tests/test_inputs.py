@@ -90,3 +90,22 @@ def test_huge_bundle_is_refused_before_parsing(tmp_path: Path) -> None:
         assert "the limit is 268435456" in str(exc)
     else:
         raise AssertionError("an oversized bundle was accepted")
+
+
+def test_nesting_depth_counts_open_containers_and_the_limit_is_inclusive(tmp_path: Path) -> None:
+    from iotmark.inputs import MAX_DEPTH, nesting_depth, read_structured
+
+    assert nesting_depth([], 64) == 1
+    assert nesting_depth([1, {"a": "b"}], 64) == 2
+    assert nesting_depth("scalar", 64) == 0
+    at_limit = tmp_path / "at.json"
+    at_limit.write_text("[" * MAX_DEPTH + "]" * MAX_DEPTH, encoding="utf-8")
+    assert nesting_depth(read_structured(at_limit), MAX_DEPTH) == MAX_DEPTH
+    past = tmp_path / "past.json"
+    past.write_text("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), encoding="utf-8")
+    try:
+        read_structured(past)
+    except InputError as exc:
+        assert f"nesting deeper than {MAX_DEPTH} levels" in str(exc)
+    else:
+        raise AssertionError("JSON one level past the limit was accepted")

@@ -34,19 +34,44 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 def nesting_depth(value: Any, limit: int) -> int:
-    """Depth of nested lists/dicts, walked without recursion; stops early once past `limit`."""
+    """How many lists/objects are open at the deepest point (`[]` and `[1]` are 1, `[[1]]` is 2), walked without
+    recursion so hostile input cannot exhaust the stack; stops early once past `limit`."""
     stack = [(value, 1)]
     deepest = 0
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
         deepest = max(deepest, depth)
         if depth > limit:
             return depth
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """A whole file, refusing it before reading when it is larger than `max_bytes` (and if it grows past that while
+    being read). Errors say what was wrong without naming the file; callers add where."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError("file not found") from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise InputError(f"file is {size} bytes; the limit is {max_bytes}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise InputError(f"file grew past the limit of {max_bytes} bytes while it was read")
+    return data
 
 
 def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
@@ -55,10 +80,10 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
         raise InputError(f"{path}: file not found")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(f"{path}: file is {size} bytes; the limit is {max_bytes}")
-    return path.read_bytes()
+    try:
+        return read_limited(path, max_bytes)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
 def read_structured(path: Path, max_bytes: int = MAX_BYTES) -> Any:

@@ -159,7 +159,7 @@ def test_file_count_limit_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda d: d / "missing.bin", "missing.bin: no such file"),
+    (lambda d: d / "missing.bin", "missing.bin: file not found"),
     (lambda d: d, ": not a regular file"),
     (lambda d: (d / "empty.bin").write_bytes(b"") and d / "empty.bin" or d / "empty.bin", "empty.bin: empty file"),
     (lambda d: (d / "big.bin").write_bytes(b"x" * 100) and d / "big.bin", "big.bin: 100 bytes is over the 10-byte image limit"),

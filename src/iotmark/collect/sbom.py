@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from iotmark import __version__
-from iotmark.inputs import nesting_depth
+from iotmark.inputs import InputError, nesting_depth, read_limited
 from iotmark.model import Component, Evidence, EvidenceSource, Finding
 from iotmark.vulns import Advisory, VersionError, VulnDB, identify
 
@@ -60,15 +60,9 @@ class _Entry:
 
 def _load(path: Path) -> tuple[Any, bytes]:
     try:
-        size = path.stat().st_size
-        if size > MAX_SBOM_BYTES:
-            raise SbomError(f"{path.name}: file is {size} bytes; expected at most 64 MiB")
-        with path.open("rb") as handle:
-            data = handle.read(MAX_SBOM_BYTES + 1)
-    except OSError as exc:
-        raise SbomError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from None
-    if len(data) > MAX_SBOM_BYTES:
-        raise SbomError(f"{path.name}: file is over 64 MiB; expected at most 64 MiB")
+        data = read_limited(path, MAX_SBOM_BYTES)
+    except InputError as exc:
+        raise SbomError(f"{path.name}: {exc}") from None
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -189,28 +190,28 @@ def flows_from_capture(path: Path, idle_timeout: float = 300.0) -> CaptureFlows:
     return CaptureFlows(flows, names, stats)
 
 
-def _int(value: str, what: str, line: int) -> int:
+def _number(value: str, what: str, line: int, kind: type[int] | type[float]) -> int | float:
+    """A conn.log field as `kind`; Zeek writes "-" for unset, read as 0. Integers must not be negative, floats
+    must be finite."""
     if value in ("-", ""):
-        return 0
+        return kind(0)
     try:
-        number = int(value)
+        number = kind(value)
     except ValueError:
         raise BadInput(f"line {line}: {what} is not a number: {value[:40]!r}") from None
-    if number < 0:
+    if kind is int and number < 0:
         raise BadInput(f"line {line}: {what} is negative")
+    if kind is float and not math.isfinite(number):
+        raise BadInput(f"line {line}: {what} is not finite")
     return number
+
+
+def _int(value: str, what: str, line: int) -> int:
+    return int(_number(value, what, line, int))
 
 
 def _float(value: str, what: str, line: int) -> float:
-    if value in ("-", ""):
-        return 0.0
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadInput(f"line {line}: {what} is not a number: {value[:40]!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise BadInput(f"line {line}: {what} is not finite")
-    return number
+    return float(_number(value, what, line, float))
 
 
 def _conn_flow(row: dict[str, str], line: int) -> Flow:

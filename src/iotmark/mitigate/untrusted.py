@@ -6,45 +6,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from iotmark.inputs import InputError, nesting_depth
+from iotmark.inputs import read_limited as _read_limited
+
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 48
 
 
-class BadInput(ValueError):
+class BadInput(InputError):
     """Input that cannot be used: the message is one line saying what was wrong."""
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:
     """Read a whole file, refusing files larger than `max_bytes` before reading them."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BadInput(f"cannot read: {exc.strerror or exc}") from None
-    if size > max_bytes:
-        raise BadInput(f"file is {size} bytes, over the {max_bytes}-byte limit")
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise BadInput(f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > max_bytes:
-        raise BadInput(f"file grew past the {max_bytes}-byte limit while reading")
-    return data
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth, walked iteratively so hostile input cannot exhaust the stack here."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item)
-    return deepest
+        return _read_limited(path, max_bytes)
+    except InputError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def parse_json(data: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -59,7 +37,7 @@ def parse_json(data: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise BadInput(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise BadInput(f"JSON nested deeper than {max_depth} levels") from None
-    if _depth(value) > max_depth:
+    if nesting_depth(value, max_depth) > max_depth:
         raise BadInput(f"JSON nested deeper than {max_depth} levels")
     return value
 

@@ -124,17 +124,15 @@ def scan_image(
     """
     from iotmark.collect.firmware.analysis import analyse_root
     from iotmark.collect.firmware.fsview import RootView
-    from iotmark.collect.firmware.unpack import Limits, UnpackError, extract
+    from iotmark.collect.firmware.unpack import Limits, UnpackError, check_image, extract
     from iotmark.vulns import VulnDB
 
     image = Path(image)
-    if not image.exists():
-        raise FirmwareInputError(f"{image}: file not found")
-    if not image.is_file():
-        raise FirmwareInputError(f"{image}: not a regular file")
-    if image.stat().st_size == 0:
-        raise FirmwareInputError(f"{image}: empty file")
     limits = limits or Limits()
+    try:
+        check_image(image, limits)  # before any work folder exists
+    except UnpackError as exc:
+        raise FirmwareInputError(str(exc)) from None
     base = Path(work_root or work_base())
     base.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix="iotmark-fw-", dir=base))

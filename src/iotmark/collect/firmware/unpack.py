@@ -63,11 +63,12 @@ class UnpackError(ValueError):
     """The input cannot be used at all (missing, not a regular file, empty, too large)."""
 
 
-def _check_input(image: Path, limits: Limits) -> int:
+def check_image(image: Path, limits: Limits) -> int:
+    """The image's size, or UnpackError when it cannot be used at all."""
     try:
         st = image.stat()
     except FileNotFoundError:
-        raise UnpackError(f"{image}: no such file") from None
+        raise UnpackError(f"{image}: file not found") from None
     except OSError as exc:
         raise UnpackError(f"{image}: cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):
@@ -89,7 +90,7 @@ def extract(image: Path, work_dir: Path, limits: Limits = Limits()) -> Extractio
     """
     image = Path(image).resolve()
     work_dir = Path(work_dir).resolve()
-    size = _check_input(image, limits)
+    size = check_image(image, limits)
     work_dir.mkdir(parents=True, exist_ok=True)
     job = {"image": str(image), "work_dir": str(work_dir), "max_files": limits.max_files,
            "max_total_bytes": limits.max_total_bytes, "max_depth": limits.max_depth}
