@@ -1,5 +1,73 @@
-"""`iotmark programme` commands for threat models and the board report, and the `iotmark gate` release gate."""
+"""`iotmark programme` commands for threat models and the board report, and the `iotmark gate` release gate.
+
+Only typer and the standard library at module level, so `iotmark --version` stays fast."""
 
 from __future__ import annotations
 
-from iotmark.programme.cli import programme_app  # noqa: F401
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from iotmark.programme.cli import programme_app
+
+
+@programme_app.command("threats")
+def threats_command(
+    model: Path = typer.Argument(..., help="Threat model YAML: elements, flows, trust boundaries, data classes."),
+    as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
+    scenarios: Optional[Path] = typer.Option(None, "--scenarios",
+                                             help="Write FAIR scenarios of the unmitigated threats (for `iotmark risk run`)."),
+    findings: Optional[Path] = typer.Option(None, "--findings",
+                                            help="Write design.threat.* findings (for `iotmark bundle --findings`)."),
+    units: Optional[int] = typer.Option(None, "--units", min=1, help="Units in the field (else the model's fleet)."),
+    price: Optional[float] = typer.Option(None, "--price", min=0.0, help="Unit price (else the model's fleet)."),
+) -> None:
+    """STRIDE threats of a device's data flows, mapped to EN 303 645 provisions and FAIR scenarios."""
+    from iotmark.inputs import InputError, read_bytes
+    from iotmark.programme.threats import (STRIDE_NAMES, Fleet, analyse, load_threat_model, risk_scenarios,
+                                           threat_findings)
+
+    the_model = load_threat_model(model)
+    analysis = analyse(the_model, model.name)
+    if findings:
+        text = read_bytes(model).decode("utf-8", "replace")
+        found = threat_findings(analysis, text)
+        findings.write_text(json.dumps({"findings": [f.model_dump(mode="json") for f in found]}, indent=2) + "\n",
+                            encoding="utf-8")
+    wrote_scenarios = False
+    if scenarios:
+        if (units is None) != (price is None):
+            raise InputError("--units and --price go together")
+        fleet = Fleet(units=units, price=price) if units is not None and price is not None else the_model.fleet
+        if fleet is None:
+            raise InputError(f"{model}: no fleet to price: add `fleet: {{units: N, price: P}}` or give --units and --price")
+        if analysis.unmitigated:
+            import yaml
+
+            data = risk_scenarios(analysis, fleet)
+            scenarios.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            wrote_scenarios = True
+    if as_json:
+        out = analysis.model_dump(mode="json")
+        out["by_stride"] = analysis.by_stride()
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("STRIDE", "threat", "on", "severity", "status", "provisions",
+                  title=f"{the_model.device.vendor} {the_model.device.model}: design threats")
+    for t in sorted(analysis.threats, key=lambda t: (t.mitigated, "STRIDE".index(t.stride), t.threat)):
+        status = "[green]mitigated[/]" if t.mitigated else "[red]UNMITIGATED[/]"
+        table.add_row(STRIDE_NAMES[t.stride], t.title, t.target_name, t.severity, status, ", ".join(t.provisions))
+    console = Console()
+    console.print(table)
+    console.print(f"{len(analysis.threats)} threats, {len(analysis.unmitigated)} unmitigated")
+    if findings:
+        console.print(f"wrote {findings}")
+    if scenarios:
+        console.print(f"wrote {scenarios}; price it: iotmark risk run {scenarios}" if wrote_scenarios
+                      else f"no unmitigated threat: {scenarios} not written")
