@@ -1,4 +1,8 @@
-"""Run the registry: apply migrations, then serve it with waitress (a production WSGI server, pure Python).
+"""Run the registry: apply migrations once, then serve it.
+
+`workers=0` serves from one process with waitress (pure Python, threads); `workers=N` runs gunicorn with N worker
+processes forked after the migrations, for a production host. Both stop gracefully on SIGTERM: requests in
+flight are finished, new connections are refused.
 
 Static files for the admin are not served here; put a web server or whitenoise in front for those.
 """
@@ -7,10 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 log = logging.getLogger(__name__)
 
 SETTINGS_MODULE = "iotmark.registry.settings"
+# Seconds a gunicorn worker gets to finish its requests after SIGTERM before it is killed.
+GRACEFUL_SECONDS = 20
+# Seconds a single request may run before gunicorn restarts its worker (a large upload verifies in well under this).
+REQUEST_TIMEOUT_SECONDS = 120
 
 
 def setup_django(database_url: str | None = None) -> None:
@@ -29,12 +38,72 @@ def migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, database_url: str | None = None) -> None:
-    """Apply migrations and serve the registry until interrupted."""
+def bind_address(host: str, port: int) -> str:
+    """gunicorn's bind string; IPv6 literals need brackets."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, object]:
+    """The gunicorn settings the registry runs with: sync workers for one thread, gthread for more."""
+    return {
+        "bind": [bind_address(host, port)],
+        "workers": workers,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "graceful_timeout": GRACEFUL_SECONDS,
+        "timeout": REQUEST_TIMEOUT_SECONDS,
+        "keepalive": 5,
+        # Django's settings and URLconf are loaded once in the master, so a broken configuration fails before
+        # any worker is forked; database connections are closed before the fork and reopened per worker.
+        "preload_app": True,
+        "control_socket_disable": True,
+        "proc_name": "iotmark-registry",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+
+def run_gunicorn(application, options: dict[str, object]) -> None:
+    """Serve a WSGI application with gunicorn in this process (it becomes the master) until SIGTERM/SIGINT."""
+    from gunicorn.app.base import BaseApplication
+
+    class RegistryApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return application
+
+    RegistryApplication().run()
+
+
+def _stop_on_sigterm() -> None:
+    # waitress shuts its task threads down cleanly on SystemExit; SIGTERM would otherwise kill it mid-request.
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, database_url: str | None = None,
+          workers: int = 0) -> None:
+    """Apply migrations and serve the registry until stopped (SIGTERM or Ctrl-C)."""
     setup_django(database_url)
     migrate()
     from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    application = get_wsgi_application()
+    if workers > 0:
+        connections.close_all()  # no connection may be shared by forked workers
+        log.warning("iotmark registry listening on http://%s/ with %d gunicorn workers",
+                    bind_address(host, port), workers)
+        run_gunicorn(application, gunicorn_options(host, port, workers, threads))
+        return
     from waitress import serve as waitress_serve
 
+    _stop_on_sigterm()
     log.warning("iotmark registry listening on http://%s:%d/", host, port)
-    waitress_serve(get_wsgi_application(), host=host, port=port, threads=threads, ident="iotmark-registry")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="iotmark-registry")
