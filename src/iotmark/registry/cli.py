@@ -30,12 +30,14 @@ def serve(
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
     database: str = typer.Option(None, help="postgresql://... or sqlite:///path (default: SQLite in IOTMARK_HOME)"),
     threads: int = typer.Option(8, min=1, max=256, help="worker threads"),
+    workers: int = typer.Option(0, min=0, max=64, help="gunicorn worker processes; 0 serves from one process "
+                                                       "with waitress"),
 ) -> None:
-    """Apply migrations and serve the registry with waitress."""
+    """Apply migrations and serve the registry (waitress, or gunicorn with --workers N)."""
     from iotmark.registry.server import serve as run
 
     typer.echo(f"iotmark registry on http://{host}:{port}/ (Ctrl-C to stop)")
-    run(host, port, threads=threads, database_url=database)
+    run(host, port, threads=threads, database_url=database, workers=workers)
 
 
 @registry_app.command()
