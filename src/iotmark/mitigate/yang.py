@@ -6,6 +6,7 @@ IOTMARK_YANG_PATH to use another folder holding the same files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -17,9 +18,12 @@ import sysconfig
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
+
+from iotmark.mitigate import yang_memo
+from iotmark.mitigate.yang_errors import FirstError, collect_errors, parse_pointer
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +95,12 @@ def data_model() -> Any:
 
     folder = find_module_dir()
     log.debug("MUD YANG modules from %s", folder)
-    return DataModel(json.dumps(yang_library(folder)), [str(folder)])
+    model = DataModel(json.dumps(yang_library(folder)), [str(folder)])
+    yang_memo.install(model.schema)
+    return model
 
 
-def _error_path(exc: Exception) -> str:
+def _error_pointer(exc: Exception) -> str:
     instance = getattr(exc, "instance", None)
     if instance is not None:
         return str(instance.json_pointer()) or "/"
@@ -105,6 +111,8 @@ def _error_message(exc: Exception) -> str:
     tag = getattr(exc, "tag", None)
     message = getattr(exc, "message", None)
     name = type(exc).__name__
+    if tag and tag.endswith("member-not-allowed"):
+        return tag
     if tag and message:
         return f"{tag}: {message}"
     if tag:
@@ -116,25 +124,49 @@ def _error_message(exc: Exception) -> str:
     return str(exc) or name
 
 
-def validate_mud(data: Any) -> list[SchemaError]:
-    """Validate parsed MUD JSON as configuration data; an empty list means valid.
+def _first_error_of(exc: Exception) -> FirstError:
+    tag = str(getattr(exc, "tag", "") or "")
+    detail = str(getattr(exc, "message", "") or "")
+    member = detail if tag.endswith("member-not-allowed") and detail else None
+    return FirstError(parse_pointer(_error_pointer(exc)), _error_message(exc), tag, detail, member)
 
-    yangson stops at the first problem it finds, so an invalid file reports one error, with its exact path.
+
+def first_error(data: Any, memoised: bool = True, deferred: Optional[list[FirstError]] = None) -> Optional[FirstError]:
+    """The first error yangson finds in parsed MUD JSON (as configuration data), or None when it is valid.
+
+    `memoised=False` runs yangson exactly as shipped (no `yang_memo`), for comparisons. With a `deferred`
+    list (memoised only), nodes missing mandatory members are appended to it and validation goes on.
     """
     from yangson.enumerations import ContentType
     from yangson.exceptions import YangsonException
 
+    model = data_model()
+    missing: list[Any] = []
+    try:
+        scope = yang_memo.document_scope(missing if deferred is not None else None)
+        with scope if memoised else contextlib.nullcontext():
+            instance = model.from_raw(data)
+            instance.validate(ctype=ContentType.config)
+    except YangsonException as exc:
+        return _first_error_of(exc)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # yangson raises plain Python errors on some malformed values (e.g. a list where a scalar belongs).
+        return FirstError((), f"malformed value: {type(exc).__name__}: {exc}"[:300])
+    finally:
+        if deferred is not None:
+            deferred.extend(_first_error_of(exc) for exc in missing)
+    return None
+
+
+def validate_mud(data: Any, max_errors: int = 50, memoised: bool = True) -> list[SchemaError]:
+    """Validate parsed MUD JSON as configuration data: every error (up to `max_errors`), each with its path.
+
+    An empty list means valid.
+    """
     if not isinstance(data, dict):
         return [SchemaError("/", "a MUD file is a JSON object")]
     if "ietf-mud:mud" not in data:
         return [SchemaError("/ietf-mud:mud", "missing-data: the ietf-mud:mud container is required")]
-    model = data_model()
-    try:
-        instance = model.from_raw(data)
-        instance.validate(ctype=ContentType.config)
-    except YangsonException as exc:
-        return [SchemaError(_error_path(exc), _error_message(exc))]
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        # yangson raises plain Python errors on some malformed values (e.g. a list where a scalar belongs).
-        return [SchemaError("/", f"malformed value: {type(exc).__name__}: {exc}"[:300])]
-    return []
+    found = collect_errors(data, first_error if memoised else functools.partial(first_error, memoised=False),
+                           max_errors)
+    return [SchemaError(path, message) for path, message in found]
