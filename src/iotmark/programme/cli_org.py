@@ -128,6 +128,8 @@ def gaps_command(workspace: Path = WORKSPACE, unit: Optional[str] = typer.Option
         from iotmark.programme.samm import maturity_gaps
 
         ws = _workspace(workspace)
+        if unit is not None:
+            ws.organisation.unit(unit)
         gaps, actions = maturity_gaps(ws, _date(today, "--today"), unit)
         if as_json:
             _dump({"gaps": gaps, "actions": actions})
@@ -189,7 +191,7 @@ def champions_command(workspace: Path = WORKSPACE, today: Optional[str] = TODAY,
         gaps = champion_gaps(ws, day)
         if as_json:
             _dump({"roster": current, "gaps": gaps})
-            return
+            raise typer.Exit(1 if gaps else 0)
         people = {p.id: p.name for p in ws.organisation.people}
         _table(f"security champions on {day}", ["unit", "champion", "since", "covers"],
                [[unit, people.get(c.person, c.person), c.since, ", ".join(c.products) or "whole unit"]
