@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "iotmark.registry.market.apps.MarketConfig",
     "iotmark.registry.enforcement.apps.EnforcementConfig",
     "iotmark.registry.interop.apps.InteropConfig",
+    "iotmark.registry.programme_site.apps.ProgrammeSiteConfig",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("iotmark.registry.market.urls")),
     path("", include("iotmark.registry.enforcement.urls")),
     path("", include("iotmark.registry.interop.urls")),
+    path("", include("iotmark.registry.programme_site.urls")),
 ]

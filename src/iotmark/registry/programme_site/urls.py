@@ -1,0 +1,3 @@
+"""Pages of the programme_site app (included at the site root by iotmark.registry.urls)."""
+
+urlpatterns: list = []
