@@ -57,6 +57,8 @@ app.command("serve", help="Serve the certificate registry (migrations applied)."
 from iotmark.programme.cli import programme_app  # noqa: E402 - typer and stdlib only
 
 app.add_typer(programme_app, name="programme")
+from iotmark.programme.cli_design import gate  # noqa: E402 - typer and stdlib only
+app.command("gate")(gate)
 
 
 class UserError(Exception):

@@ -250,3 +250,68 @@ def run_demo(out: Path, sample: Path | None = None, keys: Path | None = None, ba
                       ("sarif", "report.sarif"), ("vex", "vex.cdx.json"), ("oscal", "oscal-assessment-results.json")):
         files.append(render(fmt, out / name, bundle, assessment, certificate))
     return DemoResult(out, bundle, assessment, certificate, files)
+
+
+
+@dataclass
+class GateRun:
+    bundle: Bundle
+    assessment: Assessment
+    result: object  # iotmark.programme.gate.GateResult
+    sarif: dict
+
+
+def release_gate(image: Path, device_class: str, baseline: Path | None = None, declaration: Path | None = None,
+                 sboms: list[Path] | None = None, findings: list[Path] | None = None, timeout: float = 300.0) -> GateRun:
+    """Release gate for a maker's CI: scan the build, assess it for its class, compare with the last release.
+
+    The build's firmware is always scanned afresh; the baseline bundle's other evidence (declaration, SBOM, lab
+    findings) carries over unless a new file of that kind is given."""
+    import tempfile
+
+    from iotmark.assess.engine import assess
+    from iotmark.catalog import device_class as load_device_class
+    from iotmark.collect.firmware.scan import scan_image
+    from iotmark.collect.firmware.unpack import Limits
+    from iotmark.programme.gate import Baseline, gate_sarif, judge, read_baseline
+
+    dclass = load_device_class(device_class)
+    base_bundle, base_assessment = read_baseline(baseline) if baseline else (None, None)
+    scan = scan_image(image, None, limits=Limits(timeout_s=timeout))
+    if scan.roots == 0:
+        raise InputError(f"{image}: no root filesystem found: not a firmware image iotmark can read")
+    replaced = {"firmware"} | ({"declaration"} if declaration else set()) | ({"sbom"} if sboms else set())
+    named = base_bundle.target if base_bundle else scan.bundle.target
+    if declaration is not None:
+        from iotmark.collect.declaration import load_declaration
+
+        named = load_declaration(declaration).target
+    if base_bundle is not None and (base_bundle.target.vendor, base_bundle.target.model) != (named.vendor, named.model):
+        raise InputError(f"{baseline}: the baseline is of {base_bundle.target.vendor} {base_bundle.target.model}, "
+                         f"the declaration of {named.vendor} {named.model}")
+    carried: Bundle | None = None
+    if base_bundle is not None:
+        carried = Bundle(target=named, declaration=None if declaration else base_bundle.declaration,
+                         findings=[f for f in base_bundle.findings if f.kind not in replaced],
+                         sources=[s for s in base_bundle.sources if s.kind not in replaced])
+    with tempfile.TemporaryDirectory(prefix="iotmark-gate-") as work:
+        parts = [Path(work) / "firmware.json"]
+        if carried is not None and (carried.findings or carried.declaration):
+            carried.save(Path(work) / "carried.json")
+            parts.append(Path(work) / "carried.json")
+        built = {"device_class": dclass.id, "firmware_version": scan.bundle.target.firmware_version}
+        scan.bundle.target = named.model_copy(update=built)
+        scan.bundle.save(parts[0])
+        bundle = build_bundle(declaration=declaration, sboms=sboms, findings=findings, bundles=parts)
+    bundle.target = bundle.target.model_copy(update=built)
+    assessment = assess(bundle, device_class=dclass)
+    the_baseline = None
+    if base_assessment is not None:
+        the_baseline = Baseline(assessment=base_assessment)
+    elif base_bundle is not None:
+        the_baseline = Baseline(assessment=assess(base_bundle, device_class=dclass), bundle=base_bundle)
+    result = judge(bundle, assessment, the_baseline)
+    if len(parts) > 1:
+        kinds = sorted({s.kind for s in carried.sources} | ({"declaration"} if carried.declaration else set()))
+        result.notes.insert(0, f"carried over from the baseline: {', '.join(kinds) or 'findings'} evidence")
+    return GateRun(bundle, assessment, result, gate_sarif(bundle, assessment, result, the_baseline is not None))

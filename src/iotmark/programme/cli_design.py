@@ -71,3 +71,46 @@ def threats_command(
     if scenarios:
         console.print(f"wrote {scenarios}; price it: iotmark risk run {scenarios}" if wrote_scenarios
                       else f"no unmitigated threat: {scenarios} not written")
+
+
+def gate(
+    image: Path = typer.Argument(..., help="The firmware build to release."),
+    device_class: str = typer.Option(..., "--class", help="Device class id (see `iotmark catalog classes`)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline",
+                                            help="The last release's bundle.json (or assessment.json) to compare with."),
+    sarif: Optional[Path] = typer.Option(None, "--sarif", help="Write the failing findings as SARIF 2.1.0 here."),
+    declaration: Optional[Path] = typer.Option(None, "--declaration",
+                                               help="Vendor declaration (else the baseline bundle's, if any)."),
+    sbom: list[Path] = typer.Option([], "--sbom", help="SBOM of the build (repeatable)."),
+    findings: list[Path] = typer.Option([], "--findings", help="More saved findings, e.g. design threats (repeatable)."),
+    save_bundle: Optional[Path] = typer.Option(None, "--save-bundle",
+                                               help="Write this build's bundle here: the next release's baseline."),
+    timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="Seconds allowed for extracting the image."),
+    as_json: bool = typer.Option(False, "--json", help="Print the gate result as JSON."),
+) -> None:
+    """Release gate: exit 0 when the build meets its class and does not regress, 1 when it fails, 2 on unusable input."""
+    from iotmark.programme.gate import write_sarif
+    from iotmark.workflows import release_gate
+
+    run = release_gate(image, device_class, baseline=baseline, declaration=declaration, sboms=sbom,
+                       findings=findings, timeout=timeout)
+    result = run.result
+    if sarif:
+        write_sarif(sarif, run.sarif)
+    if save_bundle:
+        run.bundle.save(save_bundle)
+    if as_json:
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+    else:
+        verdict = "PASSED" if result.passed else "FAILED"
+        typer.echo(f"release gate {verdict}: {run.bundle.target.label}, level {result.level} ({result.level_name}); "
+                   f"class {result.device_class} requires {result.required_level}"
+                   + (f"; last release reached {result.baseline_level}" if result.baseline_level is not None else ""))
+        for reason in result.reasons:
+            typer.echo(f"  - {reason}")
+        for note in result.notes:
+            typer.echo(f"  note: {note}")
+        if sarif:
+            typer.echo(f"wrote {sarif} ({len(run.sarif['runs'][0]['results'])} failing findings)")
+    if not result.passed:
+        raise typer.Exit(1)

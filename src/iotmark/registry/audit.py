@@ -99,3 +99,17 @@ def verify(batch: int = 2000) -> ChainReport:
             if expected != row.hash:
                 return ChainReport(count, False, prev, row.pk, "entry content changed after it was written")
             prev, count, last_id = row.hash, count + 1, row.pk
+
+
+def verify_against_head(expected_head: str, batch: int = 2000) -> ChainReport:
+    """Verify the chain and that a head hash kept elsewhere earlier is still in it: an intact chain that no
+    longer contains that entry has lost its tail (or was rebuilt)."""
+    report = verify(batch)
+    expected = expected_head.strip().lower()
+    if not report.ok or expected == report.head:
+        return report
+    if expected == GENESIS or AuditEntry.objects.filter(hash=expected).exists():
+        return report  # the log has grown since the head was noted
+    return ChainReport(report.entries, False, report.head, None,
+                       f"the expected head {expected[:16]}\u2026 is not in the log: entries after "
+                       f"{report.head[:16]}\u2026 were removed (the tail was cut off) or the log was rebuilt")

@@ -74,7 +74,7 @@ def createuser(
         _fail(str(exc))
     typer.echo(f"created {role} user {username}" + (f" for {org}" if org and role != "admin" else ""))
     if token:
-        typer.echo(f"API token (shown once): {services.issue_token(user, 'createuser')}")
+        typer.echo(f"API token (shown once): {services.issue_token(user, 'createuser', actor='system')}")
 
 
 @registry_app.command("trust-key")
@@ -122,3 +122,8 @@ from iotmark.registry.market.cli import vendor_app  # noqa: E402
 registry_app.add_typer(vendor_app, name="vendor")
 registry_app.add_typer(enforce_app, name="enforce")
 registry_app.add_typer(records_app, name="records")
+
+from iotmark.registry.commands import audit_app, token_app  # noqa: E402
+
+registry_app.add_typer(audit_app, name="audit")
+registry_app.add_typer(token_app, name="token")

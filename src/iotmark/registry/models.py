@@ -132,6 +132,18 @@ class Revocation(models.Model):
         return f"{self.certificate.cert_id} revoked on {self.date}"
 
 
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit entry."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries are append-only: they cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries are append-only: they cannot be deleted")
+
+
 class AuditEntry(models.Model):
     """One state change, append-only. Each entry's hash covers its fields and the previous entry's hash, so
     editing, deleting or reordering any entry breaks the chain (`iotmark registry audit verify` finds where).
@@ -146,9 +158,19 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "audit entries"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"audit entry #{self.pk} is append-only: it cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"audit entry #{self.pk} is append-only: it cannot be deleted")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.created:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}:{self.object_id}"

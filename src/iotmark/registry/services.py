@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from iotmark.assess.certificate import key_id, load_public_key, read_certificate, verify_certificate
 from iotmark.inputs import InputError, describe_validation_error
 from iotmark.model import Assessment
+from iotmark.registry import audit
 from iotmark.registry.models import (
     ApiToken,
     Certificate,
@@ -58,39 +59,66 @@ def role_of(user) -> Member | None:
 
 
 def create_user(username: str, password: str | None, role: str, organisation: str | None = None,
-                email: str = ""):
-    """A user with a registry role; lab, vendor and regulator users act for an organisation (created if new)."""
+                email: str = "", actor=None):
+    """A user with a registry role; lab, vendor and regulator users act for an organisation (created if new).
+    `actor` is who did it (None: a command on the registry host)."""
     if role not in Member.Role.values:
         raise RegistryError(400, f"unknown role {role!r}; choose one of {', '.join(Member.Role.values)}")
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise RegistryError(409, f"user {username!r} already exists")
-    org = None
-    if role != Member.Role.ADMIN:
-        if not organisation:
-            raise RegistryError(400, f"a {role} user needs an organisation (--org NAME)")
-        org = organisation_named(organisation, ROLE_ORGANISATION_KIND[role])
+    if role != Member.Role.ADMIN and not organisation:
+        raise RegistryError(400, f"a {role} user needs an organisation (--org NAME)")
     with _atomic():
+        org = None
+        if role != Member.Role.ADMIN:
+            org = organisation_named(organisation, ROLE_ORGANISATION_KIND[role], actor)
         if role == Member.Role.ADMIN:
             user = User.objects.create_superuser(username=username, email=email, password=password)
         else:
             user = User.objects.create_user(username=username, email=email, password=password)
         Member.objects.create(user=user, role=role, organisation=org)
+        audit.record(actor, "user.create", user, {"username": username, "role": role,
+                                                  "organisation": org.name if org else None,
+                                                  "password_login": password is not None})
     return user
 
 
-def organisation_named(name: str, kind: str) -> Organisation:
-    org, _ = Organisation.objects.get_or_create(name=name, defaults={"kind": kind})
+def organisation_named(name: str, kind: str, actor=None) -> Organisation:
+    """The organisation of that name, created (and audited) if new; it must be of the given kind."""
+    with _atomic():
+        org, created = Organisation.objects.get_or_create(name=name, defaults={"kind": kind})
+        if created:
+            audit.record(actor, "organisation.create", org, {"name": name, "kind": kind})
     if org.kind != kind:
         raise RegistryError(409, f"organisation {name!r} is registered as a {org.kind}, not a {kind}")
     return org
 
 
-def issue_token(user, name: str = "") -> str:
-    """A new API token for the user; returned once, stored only as its SHA-256."""
+def issue_token(user, name: str = "", actor=None) -> str:
+    """A new API token for the user; returned once, stored only as its SHA-256. `actor` defaults to the user."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, prefix=token[:12], digest=_token_digest(token))
+    with _atomic():
+        record = ApiToken.objects.create(user=user, name=name[:100], prefix=token[:12], digest=_token_digest(token))
+        audit.record(user if actor is None else actor, "token.create", record,
+                     {"user": user.get_username(), "name": record.name, "prefix": record.prefix})
     return token
+
+
+def tokens_of(user) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).order_by("-created", "-id"))
+
+
+def revoke_token(token: ApiToken, actor=None) -> ApiToken:
+    """Stop a token from working; revoking twice is refused so the log shows one revocation."""
+    with _atomic():
+        locked = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+        if locked.revoked:
+            raise RegistryError(409, f"token {locked.prefix}… is already revoked")
+        locked.revoked = True
+        locked.save(update_fields=["revoked"])
+        audit.record(actor, "token.revoke", locked, {"user": locked.user.get_username(), "prefix": locked.prefix})
+    return locked
 
 
 def _token_digest(token: str) -> str:
@@ -108,7 +136,7 @@ def user_for_token(token: str):
     return found.user
 
 
-def trust_key(public_key_pem: bytes, organisation: str, trusted: bool = True) -> IssuerKey:
+def trust_key(public_key_pem: bytes, organisation: str, trusted: bool = True, actor=None) -> IssuerKey:
     """Register (or re-trust) a lab's Ed25519 public key under the lab organisation."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "issuer.pub"
@@ -117,14 +145,20 @@ def trust_key(public_key_pem: bytes, organisation: str, trusted: bool = True) ->
             kid = key_id(load_public_key(path))
         except InputError as exc:
             raise RegistryError(400, str(exc).replace(str(path), "public key")) from None
-    org = organisation_named(organisation, Organisation.Kind.LAB)
-    key, created = IssuerKey.objects.get_or_create(
-        key_id=kid, defaults={"organisation": org, "public_key_pem": public_key_pem.decode("ascii"), "trusted": trusted})
-    if not created:
-        if key.organisation_id != org.pk:
-            raise RegistryError(409, f"key {kid} is already registered to {key.organisation.name}")
-        key.trusted = trusted
-        key.save(update_fields=["trusted"])
+    with _atomic():
+        org = organisation_named(organisation, Organisation.Kind.LAB, actor)
+        key, created = IssuerKey.objects.get_or_create(
+            key_id=kid, defaults={"organisation": org, "public_key_pem": public_key_pem.decode("ascii"),
+                                  "trusted": trusted})
+        if not created:
+            if key.organisation_id != org.pk:
+                raise RegistryError(409, f"key {kid} is already registered to {key.organisation.name}")
+            if key.trusted == trusted:
+                return key
+            key.trusted = trusted
+            key.save(update_fields=["trusted"])
+        audit.record(actor, "key.trust" if trusted else "key.distrust", key,
+                     {"key_id": kid, "organisation": org.name, "new": created})
     return key
 
 
@@ -181,7 +215,7 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
     target = cert.target
     try:
         with _atomic():
-            vendor = organisation_named(target.vendor, Organisation.Kind.VENDOR)
+            vendor = organisation_named(target.vendor, Organisation.Kind.VENDOR, user)
             product, _ = Product.objects.get_or_create(vendor=vendor, model=target.model,
                                                        defaults={"device_class": cert.device_class})
             firmware, _ = FirmwareVersion.objects.get_or_create(
@@ -193,6 +227,10 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
                 level=cert.level, level_name=cert.level_name, meets_class=cert.meets_class, issued=cert.issued,
                 expires=cert.expires, summary=list(cert.summary), assessment_digest=cert.assessment_digest,
                 document=certificate_json, assessment=assessment_json, uploaded_by=user)
+            audit.record(user, "certificate.upload", record, {
+                "cert_id": cert.id, "vendor": vendor.name, "model": product.model, "firmware": firmware.version,
+                "level": cert.level, "key_id": cert.key_id,
+                "document_sha256": hashlib.sha256(raw).hexdigest()}, object_type="certificate")
     except IntegrityError:
         raise RegistryError(409, f"certificate {cert.id} was registered by a concurrent upload") from None
     return record, True
@@ -215,8 +253,15 @@ def revoke_certificate(user, cert_id: str, reason: str, today: dt.date | None = 
         raise RegistryError(400, "a revocation needs a reason")
     if hasattr(record, "revocation"):
         raise RegistryError(409, f"certificate {cert_id} was already revoked on {record.revocation.date.isoformat()}")
-    Revocation.objects.create(certificate=record, reason=reason[:1000], date=today or dt.date.today(),
-                              revoked_by=user)
+    try:
+        with _atomic():
+            revocation = Revocation.objects.create(certificate=record, reason=reason[:1000],
+                                                   date=today or dt.date.today(), revoked_by=user)
+            audit.record(user, "certificate.revoke", record, {"cert_id": cert_id, "reason": revocation.reason,
+                                                              "date": revocation.date.isoformat()},
+                         object_type="certificate")
+    except IntegrityError:
+        raise RegistryError(409, f"certificate {cert_id} was revoked by a concurrent request") from None
     return record
 
 
