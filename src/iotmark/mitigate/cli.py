@@ -326,7 +326,8 @@ def detect_command(
 
 @app.command("contain")
 def contain_command(
-    device: str = typer.Option(..., "--device", help="The device's IPv4 address."),
+    device: List[str] = typer.Option(..., "--device",
+                                     help="The device's address, IPv4 or IPv6 (repeat to give both)."),
     mud_file: Optional[Path] = typer.Option(None, "--mud", help="Quarantine to this MUD file's permitted flows."),
     capture: Optional[Path] = typer.Option(None, "--pcap", help="Capture whose DNS answers resolve MUD names."),
     resolve: List[str] = typer.Option([], "--resolve", help="NAME=ADDRESS for a MUD DNS name (repeatable)."),
@@ -366,7 +367,7 @@ def contain_command(
         else:
             _fail("contain", "give --mud FILE (quarantine) or --block-telnet")
     except BadInput as exc:
-        _fail(mud_file or capture or device, str(exc))
+        _fail(mud_file or capture or ", ".join(device), str(exc))
     if not apply:
         sys.stdout.write(ruleset)
         return
