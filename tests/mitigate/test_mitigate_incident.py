@@ -11,7 +11,8 @@ from mitigate_traffic import write
 from typer.testing import CliRunner
 
 from iotmark.mitigate.cli import app
-from iotmark.mitigate.incidents import (CsfFunction, IncidentStore, complete_task, cra_report, deadlines,
+from iotmark.mitigate.incidents import (CsfFunction, Incident, IncidentStore, close_incident, complete_task,
+                                        cra_report, deadlines, open_obligations, parse_improvement,
                                         load_playbooks, open_incident, record_corrective_measure)
 from iotmark.mitigate.untrusted import BadInput
 
@@ -123,7 +124,7 @@ def test_cli_opens_from_a_detection_and_flags_overdue_reports(home, detection):
     assert (bot["verdict"], bot["behaviours"]) == ("botnet", ["brute_force", "mirai_fingerprint", "telnet_scan"])
     listed = json.loads(runner.invoke(app, ["incident", "list", "--json"]).stdout)
     assert listed == [{"id": incident_id, "title": "Mirai on cams", "playbook": "botnet-enlisted", "status": "open",
-                       "open_tasks": 9, "overdue": ["early-warning", "notification"]}]
+                       "open_tasks": 9, "overdue": ["early-warning", "notification"], "closed_at": None}]
 
 
 def test_cli_task_done_and_reports_are_recorded(home, tmp_path):
@@ -166,3 +167,97 @@ def test_cli_refuses_a_detection_file_it_cannot_use(home, tmp_path, content, mes
                                  "--from-detection", str(bad)])
     assert result.exit_code == 2
     assert result.stderr == f"error: {bad}: {message}\n"
+
+
+# --- closing: Recover/Improve outcome ----------------------------------------------------------------------
+
+def _finished(playbook_id: str = "default-credentials") -> "Incident":
+    """An incident whose mandatory tasks are done and whose early warning and notification were sent."""
+    incident = open_incident(playbook_id, "admin/admin on routers", aware_at=AWARE, now=AWARE)
+    for task in incident.tasks:
+        if task.mandatory:
+            complete_task(incident, task.id, now=AWARE + dt.timedelta(hours=2))
+    cra_report(incident, "early-warning", now=AWARE + dt.timedelta(hours=20))
+    cra_report(incident, "notification", now=AWARE + dt.timedelta(hours=60))
+    return incident
+
+
+def test_close_records_lessons_and_owned_improvements():
+    incident = _finished()
+    record_corrective_measure(incident, AWARE + dt.timedelta(days=3))
+    cra_report(incident, "final", now=AWARE + dt.timedelta(days=10))
+    improvements = [parse_improvement("firmware-engineering: per-unit passwords on every new model"),
+                    parse_improvement("soc-analyst:alert on telnet logins")]
+    close_incident(incident, "  Credential lists were not checked before release. ", improvements,
+                   now=AWARE + dt.timedelta(days=11))
+    assert incident.status == "closed"
+    assert incident.closure.lessons == "Credential lists were not checked before release."
+    assert [(i.owner, i.action) for i in incident.closure.improvements] == [
+        ("firmware-engineering", "per-unit passwords on every new model"), ("soc-analyst", "alert on telnet logins")]
+    assert (incident.closure.forced, incident.closure.open_at_close) == (False, [])
+    assert incident.timeline[-1].event == "closed"
+    assert not next(t for t in incident.tasks if t.id == "lessons").done  # not mandatory, so it did not block
+
+
+def test_close_is_refused_while_a_mandatory_task_or_a_due_report_is_open():
+    incident = open_incident("botnet-enlisted", "Mirai", aware_at=AWARE, now=AWARE)
+    with pytest.raises(BadInput) as refused:
+        close_incident(incident, "lessons", now=AWARE + dt.timedelta(days=1))
+    message = str(refused.value)
+    assert "still has 10 open obligation(s)" in message  # 8 mandatory tasks + early warning + notification
+    assert "task confirm (soc-analyst)" in message and "task lessons" not in message
+    assert "CRA early-warning report (Art. 14(4)(a), due 2026-10-02T08:00:00+00:00)" in message
+    assert incident.status == "open" and incident.closure is None
+
+
+def test_the_final_report_blocks_closing_once_its_due_time_is_fixed():
+    incident = _finished()
+    assert open_obligations(incident, AWARE + dt.timedelta(days=4)) == []  # no corrective measure: not yet due
+    record_corrective_measure(incident, AWARE + dt.timedelta(days=3))
+    assert open_obligations(incident, AWARE + dt.timedelta(days=4)) == [
+        "CRA final report (Art. 14(2)(c), due 2026-10-18T08:00:00+00:00)"]
+
+
+def test_forced_close_needs_a_reason_and_keeps_what_was_open():
+    incident = _finished()
+    record_corrective_measure(incident, AWARE + dt.timedelta(days=3))
+    with pytest.raises(BadInput, match="a forced close needs --reason"):
+        close_incident(incident, "lessons", force=True)
+    close_incident(incident, "lessons", force=True, reason="product withdrawn from the market",
+                   now=AWARE + dt.timedelta(days=5))
+    assert incident.closure.forced is True
+    assert incident.closure.reason == "product withdrawn from the market"
+    assert incident.closure.open_at_close == ["CRA final report (Art. 14(2)(c), due 2026-10-18T08:00:00+00:00)"]
+    with pytest.raises(BadInput, match="already closed"):
+        close_incident(incident, "again")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("no owner here", "names no owner"),
+    ("Firmware Team: fix it", "the owner a team id"),
+    ("psirt-lead:", "the owner a team id"),
+])
+def test_bad_improvements_are_refused(text, message):
+    with pytest.raises(BadInput, match=message):
+        parse_improvement(text)
+
+
+def test_cli_close_refuses_then_forces_and_show_list_give_the_outcome(home):
+    incident_id = runner.invoke(app, ["incident", "open", "-p", "default-credentials", "--title", "admin/admin"]
+                                ).stdout.strip()
+    refused = runner.invoke(app, ["incident", "close", incident_id, "--lessons", "check lists"])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"error: {incident_id}: {incident_id} still has 9 open obligation(s): task verify")
+    assert refused.stderr.count("\n") == 1
+    closed = runner.invoke(app, ["incident", "close", incident_id, "--lessons", "check lists", "--force",
+                                 "--reason", "duplicate of an older incident",
+                                 "--improvement", "psirt-lead: merge duplicates at triage"])
+    assert closed.exit_code == 0, closed.output
+    assert closed.stdout == f"{incident_id}: closed (forced, 9 open)\n"
+    shown = json.loads(runner.invoke(app, ["incident", "show", incident_id, "--json"]).stdout)
+    assert shown["status"] == "closed"
+    assert shown["closure"]["improvements"] == [{"action": "merge duplicates at triage", "owner": "psirt-lead"}]
+    text = runner.invoke(app, ["incident", "show", incident_id]).stdout
+    assert "Lessons learned: check lists" in text and "(forced: duplicate of an older incident)" in text
+    listed = json.loads(runner.invoke(app, ["incident", "list", "--json"]).stdout)
+    assert listed[0]["status"] == "closed" and listed[0]["closed_at"] == shown["closure"]["closed_at"]

@@ -476,13 +476,15 @@ def incident_list(as_json: bool = typer.Option(False, "--json", help="Machine-re
     for inc in incidents:
         overdue = [d.stage for d in deadlines(inc) if d.overdue]
         rows.append({"id": inc.id, "title": inc.title, "playbook": inc.playbook, "status": inc.status,
-                     "open_tasks": sum(1 for t in inc.tasks if not t.done), "overdue": overdue})
+                     "open_tasks": sum(1 for t in inc.tasks if not t.done), "overdue": overdue,
+                     "closed_at": inc.closure.model_dump(mode="json")["closed_at"] if inc.closure else None})
     if as_json:
         _emit_json(rows)
         return
     for row in rows:
         late = f"  OVERDUE: {', '.join(row['overdue'])}" if row["overdue"] else ""
-        typer.echo(f"{row['id']}  {row['status']}  {row['playbook']}  {row['open_tasks']} open task(s)  "
+        closed = f" {row['closed_at']}" if row["closed_at"] else ""
+        typer.echo(f"{row['id']}  {row['status']}{closed}  {row['playbook']}  {row['open_tasks']} open task(s)  "
                    f"{row['title']}{late}")
 
 
@@ -510,6 +512,37 @@ def incident_show(
     typer.echo("Timeline:")
     for e in inc.timeline:
         typer.echo(f"  {e.at.isoformat()}  {e.event}" + (f": {e.detail}" if e.detail else ""))
+    if inc.closure is not None:
+        done = inc.closure
+        typer.echo(f"Closed {done.closed_at.isoformat()}" + (f" (forced: {done.reason})" if done.forced else ""))
+        typer.echo(f"  Lessons learned: {done.lessons}")
+        for item in done.improvements:
+            typer.echo(f"  Improvement ({item.owner}): {item.action}")
+        for item in done.open_at_close:
+            typer.echo(f"  Still open at close: {item}")
+
+
+@incident_app.command("close")
+def incident_close(
+    incident_id: str = typer.Argument(..., help="Incident id."),
+    lessons: str = typer.Option(..., "--lessons", help="Lessons learned from the response (Recover/Improve)."),
+    improvement: List[str] = typer.Option([], "--improvement",
+                                          help="OWNER: ACTION, an improvement and the team owning it (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Close although tasks or CRA reports are open."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why a forced close is justified."),
+) -> None:
+    """Close an incident with lessons learned and owned improvements; refused while mandatory tasks or
+    due CRA reports are open, unless --force --reason."""
+    from iotmark.mitigate.incidents import close_incident, parse_improvement
+    from iotmark.mitigate.untrusted import BadInput
+
+    store, inc = _load_incident(incident_id)
+    try:
+        close_incident(inc, lessons, [parse_improvement(text) for text in improvement], force=force, reason=reason)
+    except BadInput as exc:
+        _fail(incident_id, str(exc))
+    store.save(inc)
+    typer.echo(f"{inc.id}: closed" + (f" (forced, {len(inc.closure.open_at_close)} open)" if inc.closure.forced else ""))
 
 
 @incident_app.command("task")

@@ -49,6 +49,7 @@ class PlaybookTask(_Strict):
     title: str
     csf: CsfFunction
     owner: str
+    mandatory: bool = True  # an incident is not closed while a mandatory task is open (unless forced)
 
 
 class Playbook(_Strict):
@@ -64,8 +65,28 @@ class IncidentTask(_Strict):
     title: str
     csf: CsfFunction
     owner: str
+    mandatory: bool = True
     done: bool = False
     done_at: Optional[dt.datetime] = None
+
+
+class Improvement(_Strict):
+    """One improvement the review decided on, with the team that owns it."""
+
+    action: str = Field(min_length=1, max_length=500)
+    owner: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class Closure(_Strict):
+    """The Recover/Improve outcome recorded when an incident is closed (SP 800-61r3 with CSF 2.0's
+    Improvement category: lessons learned and the improvements they lead to, each owned)."""
+
+    closed_at: dt.datetime
+    lessons: str = Field(min_length=1, max_length=10_000)
+    improvements: list[Improvement] = []
+    forced: bool = False
+    reason: Optional[str] = None  # why it was closed with obligations still open (forced only)
+    open_at_close: list[str] = []  # the tasks and CRA reports still open when a forced close happened
 
 
 class TimelineEntry(_Strict):
@@ -93,6 +114,7 @@ class Incident(_Strict):
     tasks: list[IncidentTask]
     timeline: list[TimelineEntry]
     reports: list[ReportRecord] = []
+    closure: Optional[Closure] = None
 
     def submitted(self, stage: str) -> Optional[dt.datetime]:
         return next((r.at for r in self.reports if r.stage == stage), None)
@@ -184,7 +206,8 @@ def open_incident(playbook_id: str, title: str, *, aware_at: dt.datetime | None 
     return Incident(id=f"INC-{opened:%Y%m%d}-{secrets.token_hex(3)}", title=title.strip(), playbook=book.id,
                     cra_category=book.cra_category, opened_at=opened, aware_at=aware,
                     member_states=sorted(set(member_states or [])), affected_hosts=hosts,
-                    tasks=[IncidentTask(id=t.id, title=t.title, csf=t.csf, owner=t.owner) for t in book.tasks],
+                    tasks=[IncidentTask(id=t.id, title=t.title, csf=t.csf, owner=t.owner, mandatory=t.mandatory)
+                           for t in book.tasks],
                     timeline=timeline)
 
 
@@ -196,6 +219,56 @@ def complete_task(incident: Incident, task_id: str, now: dt.datetime | None = No
         at = _utc(now or now_utc())
         task.done, task.done_at = True, at
         incident.timeline.append(TimelineEntry(at=at, event="task done", detail=f"{task.id} ({task.owner})"))
+    return incident
+
+
+def open_obligations(incident: Incident, now: dt.datetime | None = None) -> list[str]:
+    """What keeps an incident open: mandatory tasks not done and CRA reports whose due time is fixed but
+    that were not sent."""
+    tasks = [f"task {t.id} ({t.owner})" for t in incident.tasks if t.mandatory and not t.done]
+    reports = [f"CRA {d.stage} report ({d.article}, due {d.due.isoformat()})"
+               for d in deadlines(incident, now) if d.due is not None and d.submitted_at is None]
+    return tasks + reports
+
+
+def parse_improvement(text: str) -> Improvement:
+    """`OWNER: action` → an Improvement (the owner is a team id such as firmware-engineering)."""
+    owner, sep, action = text.partition(":")
+    if not sep:
+        raise BadInput(f"improvement {text[:60]!r} names no owner: write OWNER: ACTION")
+    try:
+        return Improvement(owner=owner.strip(), action=action.strip())
+    except ValidationError:
+        raise BadInput(f"improvement {text[:60]!r}: write OWNER: ACTION, the owner a team id "
+                       "(lower-case letters, digits, -) and the action at most 500 characters") from None
+
+
+def close_incident(incident: Incident, lessons: str, improvements: list[Improvement] | None = None, *,
+                   force: bool = False, reason: str | None = None, now: dt.datetime | None = None) -> Incident:
+    """Close an incident with its lessons learned and improvements.
+
+    Refused while mandatory tasks or fixed-due CRA reports are open, unless `force` with a `reason`; a forced
+    close keeps the list of what was still open.
+    """
+    if incident.status == "closed":
+        raise BadInput(f"{incident.id} is already closed")
+    if not lessons.strip():
+        raise BadInput("closing needs the lessons learned (--lessons)")
+    at = _utc(now or now_utc())
+    pending = open_obligations(incident, at)
+    if pending and not force:
+        raise BadInput(f"{incident.id} still has {len(pending)} open obligation(s): {'; '.join(pending)} "
+                       "(finish them, or close with --force --reason)")
+    if force and not (reason or "").strip():
+        raise BadInput("a forced close needs --reason")
+    incident.closure = Closure(closed_at=at, lessons=lessons.strip(), improvements=list(improvements or []),
+                               forced=bool(force and pending), reason=reason.strip() if force and reason else None,
+                               open_at_close=pending)
+    incident.status = "closed"
+    detail = f"{len(incident.closure.improvements)} improvement(s)"
+    if pending:
+        detail += f"; forced with {len(pending)} open: {incident.closure.reason}"
+    incident.timeline.append(TimelineEntry(at=at, event="closed", detail=detail))
     return incident
 
 
