@@ -36,3 +36,18 @@ def mud_pki():
     other_key = ec.generate_private_key(ec.SECP256R1())
     other = make_cert("Someone else CA", other_key, None, other_key, ca=True)
     return ca, signer, signer_key, other
+
+
+@pytest.fixture
+def pki_files(tmp_path, mud_pki):
+    """The test PKI as PEM files: {"signer", "key", "ca", "other"} → path."""
+    from cryptography.hazmat.primitives import serialization
+
+    ca, signer, key, other = mud_pki
+    paths = {name: tmp_path / f"{name}.pem" for name in ("signer", "key", "ca", "other")}
+    paths["signer"].write_bytes(signer.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["other"].write_bytes(other.public_bytes(serialization.Encoding.PEM))
+    return paths

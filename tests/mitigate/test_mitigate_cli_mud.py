@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import yaml
-from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from iotmark.mitigate.cli import app
@@ -71,14 +70,8 @@ def test_bad_declaration_is_one_line_exit_2(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
-def test_sign_and_verify_round_trip(tmp_path, mud_pki):
-    ca, signer, key, other = mud_pki
+def test_sign_and_verify_round_trip(tmp_path, pki_files):
     mud = generated(tmp_path)
-    (tmp_path / "signer.pem").write_bytes(signer.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "other.pem").write_bytes(other.public_bytes(serialization.Encoding.PEM))
     signed = runner.invoke(app, ["mud", "sign", str(mud), "--cert", str(tmp_path / "signer.pem"),
                                  "--key", str(tmp_path / "key.pem")])
     assert signed.exit_code == 0, signed.output

@@ -150,20 +150,13 @@ def mud_sign(
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="Signature file (default FILE.p7s)."),
 ) -> None:
     """Write a CMS detached signature (DER) of a MUD file, as RFC 8520 section 13 describes."""
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    from iotmark.mitigate.sign import load_certificates, sign_detached
     from iotmark.mitigate.untrusted import BadInput, read_limited
 
     try:
         content = read_limited(file, 1024 * 1024)
-        certificate = load_certificates(read_limited(cert, 256 * 1024))[0]
-        private = load_pem_private_key(read_limited(key, 256 * 1024), password=None)
-        signature = sign_detached(content, certificate, private)  # type: ignore[arg-type]
     except BadInput as exc:
         _fail(file, str(exc))
-    except (ValueError, TypeError, IndexError) as exc:
-        _fail(file, f"cannot sign: {exc}")
+    signature = _sign_bytes(content, cert, key, file)
     target = out or file.with_name(file.name + ".p7s")
     _write(target, signature)
     typer.echo(f"signed {file} -> {target}", err=True)
@@ -176,11 +169,34 @@ def mud_verify(
     ca: Path = typer.Option(..., "--ca", help="Trusted CA certificate(s), PEM."),
 ) -> None:
     """Verify a MUD file's detached signature against trusted CA certificates; exit 1 if it does not verify."""
+    result = _verify_file(file, signature, ca, 1024 * 1024)
+    typer.echo(f"{file}: signature good, signed by {result.signer} ({result.digest})")
+
+
+def _sign_bytes(content: bytes, cert: Path, key: Path, where: Any) -> bytes:
+    """A CMS detached signature (DER) of `content` by the PEM certificate and key, or a one-line error."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from iotmark.mitigate.sign import load_certificates, sign_detached
+    from iotmark.mitigate.untrusted import BadInput, read_limited
+
+    try:
+        certificate = load_certificates(read_limited(cert, 256 * 1024))[0]
+        private = load_pem_private_key(read_limited(key, 256 * 1024), password=None)
+        return sign_detached(content, certificate, private)  # type: ignore[arg-type]
+    except BadInput as exc:
+        _fail(where, str(exc))
+    except (ValueError, TypeError, IndexError) as exc:
+        _fail(where, f"cannot sign: {exc}")
+
+
+def _verify_file(file: Path, signature: Path, ca: Path, max_bytes: int) -> Any:
+    """The verified signature of `file` under the trusted CAs; a one-line error (exit 1 if it does not verify)."""
     from iotmark.mitigate.sign import MAX_SIGNATURE_BYTES, SignatureInvalid, load_certificates, verify_detached
     from iotmark.mitigate.untrusted import BadInput, read_limited
 
     try:
-        content = read_limited(file, 1024 * 1024)
+        content = read_limited(file, max_bytes)
         sig = read_limited(signature, MAX_SIGNATURE_BYTES)
         trusted = load_certificates(read_limited(ca, 1024 * 1024))
     except BadInput as exc:
@@ -188,10 +204,9 @@ def mud_verify(
     except ValueError as exc:
         _fail(ca, f"cannot read certificates: {exc}")
     try:
-        result = verify_detached(content, sig, trusted)
+        return verify_detached(content, sig, trusted)
     except SignatureInvalid as exc:
         _fail(signature, f"signature invalid: {exc}", code=1)
-    typer.echo(f"{file}: signature good, signed by {result.signer} ({result.digest})")
 
 
 # --- flows ----------------------------------------------------------------------------------------------------
@@ -709,6 +724,9 @@ def notice_command(
     resolve: List[str] = typer.Option([], "--resolve", help="NAME=ADDRESS for a MUD DNS name (repeatable)."),
     fmt: str = typer.Option("json", "--format", help="json | markdown (stdout)."),
     out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write FILE (JSON) and FILE's .md twin."),
+    sign_key: Optional[Path] = typer.Option(None, "--sign", help="Sign the JSON notice with this PEM private key "
+                                            "(CMS detached, written to FILE.p7s; needs --cert and --output)."),
+    sign_cert: Optional[Path] = typer.Option(None, "--cert", help="The signer's certificate (PEM)."),
 ) -> None:
     """The manufacturer → network-operator notice: affected models, indicators, MUD and containment rules."""
     from iotmark.mitigate.notice import build_notice, notice_markdown, parse_affected
@@ -716,6 +734,8 @@ def notice_command(
 
     if fmt not in ("json", "markdown"):
         _fail(fmt, "--format must be json or markdown")
+    if (sign_key is None) != (sign_cert is None) or (sign_key is not None and out is None):
+        _fail("notice", "signing needs --sign KEY, --cert CERT and --output FILE together")
     report = _detection_file(detections) if detections is not None else None
     mud = _valid_mud(mud_file) if mud_file is not None else None
     names: dict[str, list[str]] = {}
@@ -731,8 +751,32 @@ def notice_command(
         _fail(mud_file or detections or "notice", str(exc))
     as_json = json.dumps(notice, indent=2, ensure_ascii=False) + "\n"
     if out is not None:
-        _write(out, as_json.encode("utf-8"))
+        content = as_json.encode("utf-8")
+        signature = _sign_bytes(content, sign_cert, sign_key, "notice") if sign_key and sign_cert else None
+        _write(out, content)
         _write(out.with_suffix(".md"), notice_markdown(notice).encode("utf-8"))
-        typer.echo(f"notice written to {out} and {out.with_suffix('.md')}", err=True)
+        written = f"{out} and {out.with_suffix('.md')}"
+        if signature is not None:
+            _write(out.with_name(out.name + ".p7s"), signature)
+            written += f", signed in {out.name}.p7s"
+        typer.echo(f"notice written to {written}", err=True)
         return
     _write(None, (as_json if fmt == "json" else notice_markdown(notice)).encode("utf-8"))
+
+
+@share_app.command("notice-verify")
+def notice_verify(
+    notice: Path = typer.Argument(..., help="The notice (JSON) as received."),
+    signature: Path = typer.Argument(..., help="Its detached CMS signature (DER, FILE.p7s)."),
+    ca: Path = typer.Option(..., "--ca", help="Trusted CA certificate(s) of the manufacturer, PEM."),
+) -> None:
+    """Verify a manufacturer's notice against its detached signature; exit 1 if it does not verify."""
+    from iotmark.mitigate.untrusted import BadInput, parse_json, read_limited
+
+    result = _verify_file(notice, signature, ca, 16 * 1024 * 1024)
+    try:
+        body = parse_json(read_limited(notice, 16 * 1024 * 1024))
+    except BadInput as exc:
+        _fail(notice, f"signature good but not a notice: {exc}", code=1)
+    issuer = body.get("manufacturer") if isinstance(body, dict) else None
+    typer.echo(f"{notice}: signature good, signed by {result.signer} ({result.digest}); notice from {issuer}")
