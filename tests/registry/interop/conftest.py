@@ -38,6 +38,29 @@ def uploaded(signed, lab):
     return record
 
 
+@pytest.fixture(scope="session")
+def record_document(signed) -> dict:
+    """A record list holding the sample certificate's record, built without a database (for import tests)."""
+    import datetime as dt
+
+    from iotmark.model import Assessment, Certificate
+    from iotmark.registry.interop import cta2120
+
+    stored = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    record = cta2120.build_record(Certificate.model_validate_json(signed.valid),
+                                  Assessment.model_validate_json(signed.assessment), "Example Test Lab", stored, stored)
+    return {"schema": cta2120.LIST_SCHEMA_ID, "registry": "https://registry-b.example", "since": None, "count": 1,
+            "page": 1, "next": None, "records": [record]}
+
+
+@pytest.fixture
+def separate_process(database):
+    """For tests that drive another process with its own database: the in-process engine does not matter, so
+    they run once, in the SQLite pass."""
+    if database != "sqlite":
+        pytest.skip("drives a separate registry process; runs once, in the SQLite pass")
+
+
 @dataclass
 class SecondRegistry:
     url: str

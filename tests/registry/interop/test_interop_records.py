@@ -126,7 +126,7 @@ def test_pages_link_to_the_next_until_the_last(client, uploaded):
     assert second["records"] == [] and second["count"] == 1
 
 
-def test_export_command_writes_a_valid_list(second_registry, signed, tmp_path: Path):
+def test_export_command_writes_a_valid_list(separate_process, second_registry, signed, tmp_path: Path):
     out = tmp_path / "records.json"
     done = second_registry.cli("records", "export", "--out", str(out), "--base-url", second_registry.url)
     assert done.stdout.strip() == f"wrote 1 records to {out}"

@@ -73,6 +73,11 @@ def _validator(part: str):
 
 def _describe(error, prefix: list[Any]) -> str:
     """One line: `record 3: field support_date: ...` (or the list-level field) for a jsonschema error."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "X or null": report why X did not match rather than "not valid under any of the given schemas"
+        specific = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        if specific:
+            return _describe(min(specific, key=lambda e: e.validator == "type"), prefix)
     path = prefix + list(error.absolute_path)
     where: list[str] = []
     if len(path) >= 2 and path[0] in ("records", "withdrawn") and isinstance(path[1], int):
@@ -82,8 +87,14 @@ def _describe(error, prefix: list[Any]) -> str:
         missing = next((name for name in error.validator_value if name not in error.instance), "?")
         path = path + [missing]
         message = "is missing"
+    elif error.validator in ("pattern", "format"):
+        kind = {"uri": "http(s) URL", "date": "date (YYYY-MM-DD)", "date-time": "time (ISO 8601 with a time zone)"}
+        expected = kind.get(error.schema.get("format", ""), "value of the expected form")
+        message = f"{error.instance!r:.80} is not a valid {expected}"
     elif error.validator == "additionalProperties":
-        message = error.message.replace("Additional properties are not allowed", "unknown field")
+        known = error.schema.get("properties", {})
+        path = path + [next((name for name in error.instance if name not in known), "?")]
+        message = "unknown field"
     else:
         message = error.message
     if len(message) > 200:
@@ -94,7 +105,9 @@ def _describe(error, prefix: list[Any]) -> str:
 
 
 def _first_error(validator, data: Any, prefix: list[Any]) -> str | None:
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    # first by position in the document: record 2 before record 10, then by field name
+    errors = sorted(validator.iter_errors(data),
+                    key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path])
     return _describe(errors[0], prefix) if errors else None
 
 
@@ -117,7 +130,17 @@ def validate_list(document: Any) -> None:
 
 
 def parse_list(raw: bytes, what: str = "document") -> dict[str, Any]:
-    """Bytes of a record list -> the validated document, with size, depth and count limits."""
+    """Bytes of a record list -> the validated document, with size, depth and count limits. Errors start with
+    `what` when it is not the default, e.g. `page 2: record 0: field ...`."""
+    try:
+        return _parse_list(raw, what)
+    except RecordError as exc:
+        if what == "document" or str(exc).startswith(what):
+            raise
+        raise RecordError(f"{what}: {exc}") from None
+
+
+def _parse_list(raw: bytes, what: str) -> dict[str, Any]:
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise RecordError(f"{what} is {len(raw)} bytes; the limit is {MAX_DOCUMENT_BYTES}")
     try:
