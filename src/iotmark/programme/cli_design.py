@@ -73,6 +73,33 @@ def threats_command(
                       else f"no unmitigated threat: {scenarios} not written")
 
 
+
+@programme_app.command("report")
+def report_command(
+    workspace: Path = typer.Argument(..., help="Programme workspace folder (organisation.yaml, assessments/, board.yaml)."),
+    facts: Path = typer.Option(..., "--facts", help="Registry facts file (`iotmark registry vendor facts`)."),
+    out: Path = typer.Option(Path("board-report.pdf"), "--out", help="board-report.pdf or .html"),
+    bundle: list[Path] = typer.Option([], "--bundle", help="A product's evidence bundle, for risk in money (repeatable)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Report date YYYY-MM-DD (default: the facts' date)."),
+    iterations: int = typer.Option(50_000, "--iterations", min=1000, max=10_000_000, help="FAIR iterations per product."),
+) -> None:
+    """Board report (PDF or HTML): risk in money, certification, maturity, KPIs, incidents, cases, recall exposure."""
+    import datetime as dt
+
+    from iotmark.inputs import InputError
+    from iotmark.programme.board import build_board, write_board
+
+    if out.suffix.lower() not in (".pdf", ".html"):
+        raise InputError(f"{out}: the board report is written as .pdf or .html")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise InputError(f"--as-of {as_of}: expected a date YYYY-MM-DD") from None
+    board = build_board(workspace, facts, bundle, day, iterations)
+    write_board(board, out)
+    typer.echo(f"wrote {out}: " + "; ".join(f"{k}: {v}" for k, v in board.summary.items()))
+
+
 def gate(
     image: Path = typer.Argument(..., help="The firmware build to release."),
     device_class: str = typer.Option(..., "--class", help="Device class id (see `iotmark catalog classes`)."),
