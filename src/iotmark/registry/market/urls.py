@@ -1,3 +1,9 @@
 """Pages of the market app (included at the site root by iotmark.registry.urls)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from iotmark.registry.market import views
+
+urlpatterns = [
+    path("products", views.products, name="market-products"),
+]
