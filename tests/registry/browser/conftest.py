@@ -153,3 +153,68 @@ def launch(tmp_path):
         if server.process.poll() is None:
             server.process.kill()
             server.process.wait()
+
+
+@dataclass
+class Site:
+    """A seeded registry: a lab and a regulator who can log in, three certified products, one revoked label."""
+
+    server: LiveServer
+    lab_user: str
+    regulator_user: str
+    password: str
+    valid: dict
+    revoked: dict
+    compared: list[str]
+    upload_certificate: Path
+    upload_assessment: Path
+
+
+def _sign_variants(signed, folder: Path, base_url: str, models: list[str]) -> list[tuple[dict, str, str]]:
+    """(certificate, its JSON, assessment JSON) of the sample device renamed to each model, signed by the lab."""
+    from iotmark.assess.certificate import certificate_bytes
+    from iotmark.assess.engine import assess
+    from iotmark.workflows import certify, collect_sample, sample_dir
+
+    bundle, _ = collect_sample(sample_dir(), folder)
+    out = []
+    for number, model in enumerate(models):
+        variant = bundle.model_copy(update={"target": bundle.target.model_copy(
+            update={"model": model, "firmware_version": f"2.{number}.0"})})
+        assessment = assess(variant)
+        cert = certify(variant, assessment, signed.keys / "issuer.key", base_url=base_url)
+        text = certificate_bytes(cert).decode()
+        out.append((json.loads(text), text, assessment.model_dump_json(by_alias=True)))
+    return out
+
+
+@pytest.fixture(scope="session")
+def site(database, request, signed, tmp_path_factory) -> Site:
+    """One seeded registry process per database engine, shared by the browser scenarios."""
+    folder = tmp_path_factory.mktemp(f"site-{database}")
+    server = start_server(folder / "home", server_database(database, request, folder / "database"))
+    password = "a long browser test password"
+    server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--password", password)
+    server.cli("createuser", "inspector", "--role", "regulator", "--org", "Market Surveillance Office",
+               "--password", password)
+    out = server.cli("createuser", "uploader", "--role", "lab", "--org", "Example Test Lab", "--no-password",
+                     "--token")
+    token = out.rsplit(":", 1)[1].strip()
+    server.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")
+    auth = {"Authorization": f"Bearer {token}"}
+    made = _sign_variants(signed, folder / "sample", server.url,
+                          ["SmartPlug P1", "SmartPlug P2", "SmartPlug Mini", "SmartPlug Outdoor", "SmartPlug Pro"])
+    for cert, text, assessment in made[:4]:
+        status, body = server.post_json("/api/certificates", {"certificate": text, "assessment": assessment}, auth)
+        assert status == 201, body
+    revoked = made[3][0]
+    status, body = server.post_json(f"/api/certificates/{revoked['id']}/revoke",
+                                    {"reason": "The vendor shipped firmware with a hard-coded password."}, auth)
+    assert status == 200, body
+    upload = folder / "upload"
+    upload.mkdir()
+    (upload / "certificate.json").write_text(made[4][1], encoding="utf-8")
+    (upload / "assessment.json").write_text(made[4][2], encoding="utf-8")
+    yield Site(server, "assessor", "inspector", password, made[0][0], revoked, [m[0]["id"] for m in made[:3]],
+               upload / "certificate.json", upload / "assessment.json")
+    server.stop()
