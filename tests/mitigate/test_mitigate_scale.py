@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from iotmark.mitigate.cli import app
 from iotmark.mitigate.mud import Endpoint, build_mud
-from iotmark.mitigate.scale import _chunks
+from iotmark.mitigate.scale import _chunks, balanced_chunks
 
 runner = CliRunner()
 
@@ -37,6 +37,17 @@ def test_chunks_are_contiguous_and_complete():
         chunks = _chunks(items, parts)
         assert [x for c in chunks for x in c] == items
         assert len(chunks) == min(parts, 10)
+
+
+def test_captures_are_shared_out_by_size():
+    # One big capture and ten small ones: the big one alone, the small ones together.
+    assert balanced_chunks([10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]
+    # Contiguous halves would give 13 + 3; by size the loads are 8 and 8.
+    groups = balanced_chunks([5, 4, 4, 1, 1, 1], 2)
+    assert sorted(sum([5, 4, 4, 1, 1, 1][i] for i in g) for g in groups) == [8, 8]
+    assert sorted(i for g in groups for i in g) == list(range(6))
+    assert balanced_chunks([3, 3], 8) == [[0], [1]]
+    assert balanced_chunks([], 2) == []
 
 
 def test_workers_output_equals_serial(tmp_path):

@@ -115,8 +115,21 @@ def analyse_capture(path: str) -> dict[str, Any]:
             "reason": result.stats.reason, "flows": [f.as_dict() for f in result.flows], "names": names}
 
 
-def analyse_chunk(paths: Sequence[str]) -> list[dict[str, Any]]:
-    return [analyse_capture(p) for p in paths]
+def analyse_chunk(items: Sequence[tuple[int, str]]) -> list[tuple[int, dict[str, Any]]]:
+    """`analyse_capture` of each (position, path), keeping the position so results can be put back in order."""
+    return [(position, analyse_capture(path)) for position, path in items]
+
+
+def balanced_chunks(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Positions of `sizes` split into at most `parts` groups of nearly equal total size (largest first into
+    the lightest group), each group in ascending position order."""
+    groups: list[list[int]] = [[] for _ in range(max(1, min(parts, len(sizes))))]
+    loads = [0] * len(groups)
+    for position in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(position)
+        loads[lightest] += sizes[position]
+    return [sorted(g) for g in groups if g]
 
 
 def captures_in(folder: Path) -> list[str]:
@@ -126,5 +139,25 @@ def captures_in(folder: Path) -> list[str]:
 
 def analyse_captures(paths: Sequence[str], workers: int = 1, scheduler: Optional[str] = None,
                      always_dask: bool = False) -> list[dict[str, Any]]:
-    """`analyse_capture` of each capture, in input order, serial (one worker) or on Dask worker processes."""
-    return map_chunks(analyse_chunk, list(paths), workers, scheduler, chunks_per_worker=1, always_dask=always_dask)
+    """`analyse_capture` of each capture, in input order, serial (one worker) or on Dask worker processes.
+
+    One task per worker, the captures shared out by size so that one worker does not get all the big ones.
+    """
+    paths = list(paths)
+    sizes = [_size(p) for p in paths]
+    groups = balanced_chunks(sizes, max(1, workers)) if paths else []
+    # Each group is one item, so map_chunks (one chunk per worker) hands every worker exactly one group.
+    parts = map_chunks(_analyse_groups, [[(i, paths[i]) for i in g] for g in groups], workers, scheduler,
+                       chunks_per_worker=1, always_dask=always_dask)
+    return [result for _, result in sorted(parts, key=lambda pair: pair[0])]
+
+
+def _analyse_groups(groups: Sequence[Sequence[tuple[int, str]]]) -> list[tuple[int, dict[str, Any]]]:
+    return [pair for group in groups for pair in analyse_chunk(group)]
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # unreadable: analyse_capture reports it
