@@ -17,6 +17,8 @@ if [ "$mode" = "test" ]; then
   # The insecure-device lab of the probe tests: real daemons started inside network namespaces.
   debs+=(iproute2 busybox-static inetutils-inetd inetutils-telnetd dropbear-bin vsftpd lighttpd lighttpd-mod-openssl
          mosquitto libcoap3-bin miniupnpd openssh-server openssh-client)
+  # The registry's browser tests drive Debian's chromium through Playwright (browsers cannot be downloaded here).
+  debs+=(chromium)
   for arch in armhf mipsel; do
     if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
       dpkg --add-architecture "$arch"
