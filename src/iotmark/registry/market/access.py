@@ -5,4 +5,6 @@ PUBLIC = {"anonymous": 200, "vendor": 200, "lab": 200, "regulator": 200, "admin"
 
 ACCESS = {
     "market-products": PUBLIC,
+    # a plain GET names no certificates: 400 with a message saying to pick 2-4
+    "market-compare": {"anonymous": 400, "vendor": 400, "lab": 400, "regulator": 400, "admin": 400},
 }

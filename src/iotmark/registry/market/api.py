@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from iotmark.registry.market import search as product_search
+from iotmark.registry.market.compare import ComparedProduct
+from iotmark.registry.market.compare import compare as compare_products
 
 router = Router(tags=["market"])
 
@@ -59,3 +61,9 @@ def products(request: HttpRequest, q: str = "", vendor: str = "", device_class: 
     today = dt.date.today()
     return ProductPage(total=total, page=filters.page, page_size=filters.page_size,
                        pages=-(-total // filters.page_size), results=[listing_out(r, today) for r in rows])
+
+
+@router.get("/compare", auth=None, response={200: list[ComparedProduct], 400: ErrorOut, 404: ErrorOut},
+            summary="Compare 2-4 certified products side by side (c=<certificate id>, repeated)")
+def compare(request: HttpRequest, c: Query[list[str]] = None):
+    return compare_products(request.GET.getlist("c"))

@@ -6,4 +6,5 @@ from iotmark.registry.market import views
 
 urlpatterns = [
     path("products", views.products, name="market-products"),
+    path("compare", views.compare, name="market-compare"),
 ]

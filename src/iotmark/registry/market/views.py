@@ -44,3 +44,14 @@ def products(request: HttpRequest) -> HttpResponse:
                "previous_page": filters.page - 1 if filters.page > 1 else None,
                "next_page": filters.page + 1 if filters.page < pages else None}
     return render(request, "market/products.html", context)
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    from iotmark.registry.market.compare import compare as compare_products
+
+    try:
+        products = compare_products(request.GET.getlist("c"))
+    except RegistryError as exc:
+        return error_page(request, exc)
+    return render(request, "market/compare.html", {"products": products})
