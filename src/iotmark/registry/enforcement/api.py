@@ -192,8 +192,10 @@ def open_case(request: HttpRequest, body: CaseIn):
 @router.get("/cases/grounds", auth=TokenAuth(), response={200: list[ChoiceOut], **ERRORS},
             url_name="enforcement-api-ground-choices",
             summary="The grounds the registry's records support for a product (regulators)")
-def ground_choices(request: HttpRequest, product: int):
+def ground_choices(request: HttpRequest, product: int | None = None):
     services.regulator_member(request.auth)
+    if product is None:
+        raise RegistryError(400, "name the product: /api/v1/cases/grounds?product=ID")
     return [ChoiceOut(kind=c.kind, label=c.label, provision=c.provision, certificate=c.certificate,
                       firmware=c.firmware, report=c.report) for c in ground_checks.choices(services.product_by_id(product))]
 
