@@ -136,13 +136,21 @@ def test_api_import_refuses_other_roles_and_bad_records(client, lab, document):
     assert not ExternalRecord.objects.exists()
 
 
-def test_import_command_reports_counts_and_bad_files_in_one_line(separate_process, second_registry, document,
-                                                                 tmp_path):
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+def test_import_command_reports_what_it_stored(separate_process, second_registry, document, tmp_path):
+    good = tmp_path / "good.json"
     good.write_bytes(raw(document))
-    bad.write_bytes(raw(spoiled(document, 0, "tested_by", "")))
     done = second_registry.cli("records", "import", str(good), "--source", "Registry A")
     assert done.stdout == "Registry A: 1 new, 0 updated, 0 unchanged, 0 withdrawn\n"
-    failed = second_registry.cli("records", "import", str(bad), "--source", "Registry A", check=False)
-    assert failed.returncode == 1
-    assert failed.stderr == f"error: {bad}: record 0: field tested_by: '' should be non-empty\n"
+
+
+def test_a_withdrawal_from_the_source_marks_the_stored_record(client, document):
+    exchange.import_document("Registry B", raw(document))
+    later = copy.deepcopy(document)
+    url = document["records"][0]["QR_code_url"]
+    later["records"], later["withdrawn"] = [], [{"QR_code_url": url, "modified": "2099-01-01T00:00:00Z",
+                                                 "reason": "revoked"}]
+    assert exchange.import_document("Registry B", raw(later)).withdrawn == 1
+    stored = ExternalRecord.objects.get()
+    assert (stored.withdrawn.year, stored.withdrawn_reason) == (2099, "revoked")
+    assert "(<strong>revoked</strong> there)" in client.get("/records").content.decode()
+    assert exchange.import_document("Registry B", raw(later)).withdrawn == 0
