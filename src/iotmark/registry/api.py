@@ -92,6 +92,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 
 @api.post("/certificates", auth=TokenAuth(), response={200: CertificateOut, 201: CertificateOut, **ERRORS},
+          url_name="api-certificate-upload",
           summary="Upload a signed certificate with its assessment (lab assessors)")
 def upload(request: HttpRequest, body: UploadIn):
     record, created = services.upload_certificate(request.auth, body.certificate, body.assessment)
@@ -99,6 +100,7 @@ def upload(request: HttpRequest, body: UploadIn):
 
 
 @api.get("/certificates/{cert_id}", auth=None, response={200: CertificateOut, 404: CertificateOut},
+         url_name="api-certificate",
          summary="A certificate's status: valid, expired, revoked or unknown")
 def certificate(request: HttpRequest, cert_id: str):
     status = services.certificate_status(cert_id)
@@ -106,12 +108,14 @@ def certificate(request: HttpRequest, cert_id: str):
 
 
 @api.get("/v1/certificates/{cert_id}/verify", auth=None, response={200: CertificateOut, 404: CertificateOut},
+         url_name="api-certificate-verify",
          summary="Same as /certificates/{id}, at the path the issue's contract names")
 def verify(request: HttpRequest, cert_id: str):
     return certificate(request, cert_id)
 
 
 @api.post("/certificates/{cert_id}/revoke", auth=TokenAuth(), response={200: CertificateOut, **ERRORS},
+          url_name="api-certificate-revoke",
           summary="Revoke a certificate with a reason (its issuing lab)")
 def revoke(request: HttpRequest, cert_id: str, body: RevokeIn):
     if len(cert_id) > services.MAX_ID_LENGTH:

@@ -1,12 +1,23 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from iotmark.registry import views
+from iotmark.registry import documents, views
 from iotmark.registry.api import api
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("verify/<str:cert_id>", views.verify, name="verify"),
+    path("verify/<str:cert_id>/revoke", views.revoke, name="certificate-revoke"),
+    path("certificates/upload", views.upload, name="certificate-upload"),
+    path("labels/<str:cert_id>.svg", documents.label_svg, name="label-svg"),
+    path("labels/<str:cert_id>.png", documents.label_png, name="label-png"),
+    path("reports/<str:cert_id>.html", documents.report_html, name="report-html"),
+    path("account/tokens", views.tokens, name="account-tokens"),
+    path("account/tokens/revoke", views.token_revoke, name="account-token-revoke"),
+    path("login", auth_views.LoginView.as_view(template_name="login.html", next_page="/",
+                                               redirect_authenticated_user=True), name="login"),
+    path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("iotmark.registry.market.urls")),

@@ -38,3 +38,29 @@ def make_user():
         return services.create_user(name, PASSWORD, role, organisation)
 
     return make
+
+
+@pytest.fixture
+def other_lab(signed):
+    """A second lab ('Other Test Lab') with its own trusted key and assessor."""
+    from iotmark.registry import services
+
+    services.trust_key((signed.other_keys / "issuer.pub").read_bytes(), "Other Test Lab")
+    return services.create_user("other-assessor", PASSWORD, "lab", "Other Test Lab")
+
+
+@pytest.fixture
+def csrf_client():
+    """A browser-like client: CSRF tokens are checked as in production."""
+    from django.test import Client
+
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Production hashing is deliberately slow; these tests make many users."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
