@@ -69,13 +69,31 @@ def test_follow_on_errors_of_removed_nodes_are_not_reported():
         (f"{ACLS}/0/aces/ace/0/matches/tcp/destination-port/port", "wrong JSON type: expected uint16 value")]
 
 
+def test_a_repeated_key_names_the_repeating_entry_and_later_errors_still_count():
+    mud = sample_mud()
+    aces = mud["ietf-access-control-list:acls"]["acl"][0]["aces"]["ace"]
+    aces[1]["name"] = aces[0]["name"]
+    aces[2]["matches"]["udp"]["destination-port"]["port"] = 99999
+    assert [(e.path, e.message) for e in validate_mud(mud)] == [
+        (f"{ACLS}/0/aces/ace/1", "non-unique-key: 'ep0-tcp-443-frdev'"),
+        (f"{ACLS}/0/aces/ace/2/matches/udp/destination-port/port", "invalid-type: not in range"),
+    ]
+
+
 def test_errors_are_capped_and_the_loop_ends():
     mud = sample_mud()
     mud["ietf-mud:mud"].update({f"extra-{i}": i for i in range(80)})
     errors = validate_mud(mud, max_errors=50)
-    assert len(errors) == 50
-    assert len({e.path for e in errors}) == 50
+    assert len(errors) == 51
+    assert len({e.path for e in errors[:50]}) == 50
     assert errors[0].path == "/ietf-mud:mud/extra-0"
+    assert (errors[-1].path, errors[-1].message) == ("/", "listing stopped at 50 errors; the file may hold more errors")
+
+
+def test_exactly_the_cap_is_not_called_stopped():
+    mud = sample_mud()
+    mud["ietf-mud:mud"].update({f"extra-{i}": i for i in range(3)})
+    assert [e.message for e in validate_mud(mud, max_errors=3)] == ["member not defined by the MUD YANG modules"] * 3
 
 
 def test_valid_files_still_have_no_errors():
@@ -172,3 +190,13 @@ def test_each_mutation_alone_gives_the_same_first_error(index):
     mud = sample_mud()
     MUTATIONS[index](mud, random.Random(index))
     assert first_error(mud) == first_error(mud, memoised=False)
+
+
+def test_time_budget_stops_the_listing_and_says_so():
+    from iotmark.mitigate.yang_errors import collect_errors
+
+    mud = sample_mud()
+    mud["ietf-mud:mud"].update({f"extra-{i}": i for i in range(3)})
+    found = collect_errors(mud, first_error, max_seconds=0)
+    assert found == [("/ietf-mud:mud/extra-0", "member not defined by the MUD YANG modules"),
+                     ("/", "listing stopped at 0 s; the file may hold more errors")]

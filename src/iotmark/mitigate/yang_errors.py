@@ -9,7 +9,9 @@ Every round removes a node, so the loop ends; it also stops at a repeated error,
 
 from __future__ import annotations
 
+import ast
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol
 
@@ -116,6 +118,24 @@ class WorkingCopy:
         return original
 
 
+def _duplicate_entry(work: WorkingCopy, error: FirstError) -> FirstError:
+    """A non-unique-key error names the list; point it at the entry repeating an earlier key instead."""
+    found = work.locate(error.segments) if error.segments else None
+    try:
+        key = ast.literal_eval(error.detail)
+    except (ValueError, SyntaxError):
+        return error
+    wanted = {str(k) for k in key} if isinstance(key, tuple) else {str(key)}
+    entries = found[0][found[1]] if found else None
+    if not isinstance(entries, list):
+        return error
+    matching = [i for i, entry in enumerate(entries) if isinstance(entry, dict)
+                and wanted <= {str(v) for v in entry.values() if not isinstance(v, (dict, list))}]
+    if len(matching) < 2:
+        return error
+    return FirstError(error.segments + (str(matching[1]),), error.message, error.tag, error.detail)
+
+
 def _is_follow_on(error: FirstError, original: Segments, removed: list[Segments]) -> bool:
     """True when the error only says a node lost a child (or key) that this loop removed itself."""
     if error.tag not in ("missing-data", "list-key-missing"):
@@ -130,12 +150,15 @@ class FirstErrorFinder(Protocol):
     def __call__(self, data: Any, *, deferred: Optional[list[FirstError]] = None) -> Optional[FirstError]: ...
 
 
-def collect_errors(data: Any, first_error: FirstErrorFinder, max_errors: int = 50) -> list[tuple[str, str]]:
+def collect_errors(data: Any, first_error: FirstErrorFinder, max_errors: int = 50,
+                   max_seconds: float = 10.0) -> list[tuple[str, str]]:
     """All (path, message) errors of `data`, each once, in the order validation meets them.
 
     `first_error` may also append errors that did not stop validation (missing mandatory members) to
-    `deferred`; those are reported too, before the error that stopped it.
+    `deferred`; those are reported too, before the error that stopped it. When `max_errors` or `max_seconds`
+    stops the listing while errors remain, a last entry at "/" says so.
     """
+    deadline = time.monotonic() + max_seconds
     deferred: list[FirstError] = []
     error = first_error(data, deferred=deferred)
     if error is None and not deferred:
@@ -158,11 +181,20 @@ def collect_errors(data: Any, first_error: FirstErrorFinder, max_errors: int = 5
         found.append(entry)
         return True
 
+    stopped = ""
     for _ in range(max_errors * 8):
         for earlier in deferred:
             report(earlier)
-        if error is None or not report(error) or len(found) >= max_errors:
+        if error is not None and error.tag == "non-unique-key":
+            error = _duplicate_entry(work, error)
+        if error is None or not report(error):
             break  # done, or removing the node did not clear the error: stop rather than loop
+        if len(found) > max_errors:
+            stopped = f"{max_errors} errors"  # one more was found, so there are more than the cap
+            break
+        if time.monotonic() > deadline:
+            stopped = f"{max_seconds:g} s"
+            break
         target = error.segments + ((error.member,) if error.member else ())
         gone = work.remove(target) if target else None
         if gone is None:
@@ -170,4 +202,8 @@ def collect_errors(data: Any, first_error: FirstErrorFinder, max_errors: int = 5
         removed.append(gone)
         deferred = []
         error = first_error(work.data, deferred=deferred)
-    return found[:max_errors]
+    if len(found) > max_errors:
+        stopped = f"{max_errors} errors"
+    if stopped:
+        return found[:max_errors] + [("/", f"listing stopped at {stopped}; the file may hold more errors")]
+    return found
