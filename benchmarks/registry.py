@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,15 +38,18 @@ sys.path.insert(0, str(ROOT / "tests" / "registry"))
 import conftest as registry_tests  # noqa: E402
 
 LAB = "Benchmark Test Lab"
+# What buyers type and tick on the /products page (market.search filters), round robin.
 SEARCH_QUERIES = [
-    "/api/v1/products?q=camera",
-    "/api/v1/products?q=plug&min_level=2",
-    "/api/v1/products?device_class=consumer-low",
-    "/api/v1/products?vendor=Northwind",
-    "/api/v1/products?q=router&sort=level",
-    "/api/v1/products?min_level=3&status=valid",
     "/api/v1/products",
-    "/api/v1/products?q=sensor&page=2",
+    "/api/v1/products?q=camera",
+    "/api/v1/products?q=smart+lock&min_level=2",
+    "/api/v1/products?q=northwind+plug",
+    "/api/v1/products?device_class=consumer-low&sort=support",
+    "/api/v1/products?q=router&status=valid",
+    "/api/v1/products?min_level=3&sort=newest",
+    "/api/v1/products?device_class=home-gateway&updates_until=2028-01-01",
+    "/api/v1/products?q=thermostat&page=3",
+    "/api/v1/products?sort=name&page=50",
 ]
 
 
@@ -91,13 +93,16 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     seconds: float = 0.0
+    server_errors: set[str] = field(default_factory=set)  # paths answered with 5xx
+    by_path: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
 
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, p: float, path: str | None = None) -> float:
+        """Latency percentile in ms, of all requests or of one path's."""
+        ordered = sorted(self.latencies if path is None else self.by_path[path])
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
@@ -118,7 +123,10 @@ async def _closed_loop(port: int, paths: list[str], clients: int, seconds: float
                 conn.close()
                 continue
             result.latencies.append(time.perf_counter() - start)
+            result.by_path.setdefault(path, []).append(result.latencies[-1])
             result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status >= 500:
+                result.server_errors.add(path)
         conn.close()
 
     started = time.monotonic()
@@ -233,9 +241,10 @@ def bench_verify(port: int, cert_id: str, clients: int, seconds: float) -> dict[
     return {"ping": ping, "verify": verify}
 
 
-def bench_search(port: int, clients: int, seconds: float) -> LoadResult:
+def bench_search(port: int, clients: int, seconds: float) -> dict[int, LoadResult]:
+    """The query mix from one client (each query's own time) and from `clients` at once."""
     load(port, SEARCH_QUERIES, clients, 2)
-    return load(port, SEARCH_QUERIES, clients, seconds)
+    return {n: load(port, SEARCH_QUERIES, n, seconds) for n in sorted({1, clients})}
 
 
 @dataclass
@@ -344,9 +353,17 @@ def check_stored(report: CrashReport, certificates: list[tuple[str, str, str]], 
     report.audit_ok = audit.verify().ok
 
 
+def show_server_errors(log: Path, lines: int = 40) -> None:
+    """The end of the first traceback in a server log, on stderr, so a 5xx in the table can be traced."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "Traceback" in text:
+        first = text[text.index("Traceback"):].splitlines()
+        print("\n".join(first[:lines]), file=sys.stderr)
+
+
 # ---- report ----------------------------------------------------------------------------------------------------
 
-def print_report(verify: dict[str, LoadResult] | None, search: LoadResult | str | None, crash: CrashReport | None,
+def print_report(verify: dict[str, LoadResult] | None, search: dict[int, LoadResult] | str | None, crash: CrashReport | None,
                  args, load_before: tuple[float, float, float]) -> None:
     print(f"\nregistry benchmark, {dt.date.today()}, gunicorn 2 workers x {args.threads} threads, PostgreSQL, "
           f"{os.cpu_count()} cores; load average before the run {load_before[0]:.2f}, "
@@ -362,10 +379,19 @@ def print_report(verify: dict[str, LoadResult] | None, search: LoadResult | str 
         print(f"| verify / ping throughput | {ver.rate / ping.rate:.2f} | >= 0.5 |")
         print(f"| verify latency p50 / p95 / p99 | {ver.percentile(50):.1f} / {ver.percentile(95):.1f} / "
               f"{ver.percentile(99):.1f} ms | p99 <= 100 ms |")
-    if isinstance(search, LoadResult):
-        print(f"| search mix over {args.search_certificates:,} certificates, {args.search_clients} clients | "
-              f"p50 {search.percentile(50):.1f} ms, p95 {search.percentile(95):.1f} ms, {search.rate:,.0f} req/s "
-              f"(statuses {search.statuses}) | p95 <= 150 ms |")
+    if isinstance(search, dict):
+        for clients, result in search.items():
+            print(f"| search mix over {args.search_certificates:,} certificates, {clients} client(s) | "
+                  f"p50 {result.percentile(50):.1f} ms, p95 {result.percentile(95):.1f} ms, {result.rate:,.0f} "
+                  f"req/s (statuses {result.statuses}) | p95 <= 150 ms |")
+        alone = search[1]
+        for path in SEARCH_QUERIES:
+            if path in alone.by_path:
+                print(f"| &nbsp;&nbsp;1 client: `{path.removeprefix('/api/v1/products') or '(no filter)'}` | "
+                      f"p50 {alone.percentile(50, path):.0f} ms, p95 {alone.percentile(95, path):.0f} ms | |")
+        errors = set().union(*(result.server_errors for result in search.values()))
+        if errors:
+            print(f"| search: 5xx answers for | {', '.join(sorted(errors))} | none |")
     elif search:
         print(f"| search | not run: {search} | p95 <= 150 ms |")
     if crash:
@@ -425,6 +451,7 @@ def main() -> None:
                     search_result = seed_and_search(port, args, url)
             finally:
                 stop(bench)
+                show_server_errors(work / "bench-server.log")
         if "crash" in parts:
             crash_url = pg.create_database("iotmark_crash")
             use_database(crash_url)
@@ -442,7 +469,7 @@ def main() -> None:
         shutil.rmtree(registry_tests.HOME, ignore_errors=True)
 
 
-def seed_and_search(port: int, args, url: str) -> LoadResult | str:
+def seed_and_search(port: int, args, url: str) -> dict[int, LoadResult] | str:
     """Seed the certificates with the market app's seeder, then run the query mix; a reason if it cannot run."""
     try:
         from iotmark.registry.market.seed import seed_certificates
