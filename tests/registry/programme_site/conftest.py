@@ -100,3 +100,16 @@ def stored(vendor, example_archive):
 def logged_in(client, vendor):
     client.force_login(vendor.user)
     return client
+
+
+@pytest.fixture
+def certified(signed, lab):
+    """The sample device (Northwind Devices SmartPlug P1) certified in this registry by its lab, so the
+    registry's facts about the vendor hold a product with a certificate."""
+    from django.test import override_settings
+
+    from iotmark.registry import services
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
+    return record

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import AS_OF, EXAMPLE
@@ -87,12 +89,17 @@ def test_summary_api_gives_the_library_results(client, vendor, stored, workspace
         assert body["scorecards"] == [] and body["kpis_note"] == note
 
 
-def test_kpis_equal_the_library_for_the_registry_facts(client, vendor, logged_in, stored, workspace):
+@pytest.mark.parametrize("with_certificate", [False, True])
+def test_kpis_equal_the_library_for_the_registry_facts(request, client, vendor, logged_in, stored, workspace,
+                                                       with_certificate):
     from iotmark.programme.kpis import compute_kpis
 
+    if with_certificate:
+        request.getfixturevalue("certified")
     facts, note = live_facts(stored.organisation)
     if facts is None:
         pytest.skip(f"KPIs need the registry's facts: {note}")
+    assert [p.model for p in facts.products] == (["SmartPlug P1"] if with_certificate else [])
     cards = compute_kpis(workspace, facts, DAY)
     body = client.get(f"/api/v1/programme/summary?as_of={AS_OF}", **vendor.headers).json()
     assert body["scorecards"] == [c.model_dump(mode="json") for c in cards]
@@ -195,3 +202,21 @@ def test_admin_chooses_an_organisation_and_reads_but_does_not_upload(client, adm
     assert client.get("/api/v1/programme/summary", **admin.headers).status_code == 400
     assert client.get("/programme/upload").status_code == 403
     assert client.get("/programme?vendor=999999").status_code == 404
+
+
+def test_board_report_is_the_library_report_for_the_registry_facts(logged_in, stored, certified, workspace):
+    from iotmark.programme.board import build_board
+
+    facts, note = live_facts(stored.organisation)
+    if facts is None:
+        pytest.skip(f"the board report needs the registry's facts: {note}")
+    response = logged_in.get(f"/programme/board?as_of={AS_OF}")
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    with tempfile.TemporaryDirectory() as folder:  # the library reads facts from a file
+        facts_file = Path(folder) / "facts.json"
+        facts_file.write_text(facts.model_dump_json(), encoding="utf-8")
+        expected = build_board(EXAMPLE, facts_file, as_of=DAY)
+    assert expected.organisation in page
+    for label, value in expected.summary.items():
+        assert label in page and value in page

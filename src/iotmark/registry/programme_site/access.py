@@ -12,6 +12,7 @@ ACCESS = {
     "programme-maturity": _PAGE,
     "programme-maturity-chart": _FILE,
     "programme-kpis": _PAGE,
+    "programme-board": _PAGE,
     "programme-upload": {"anonymous": 302, "vendor": 200, "lab": 404, "regulator": 404, "admin": 403},
     "programme-download": _FILE,
     "programme-api-summary": {"anonymous": 401, "vendor": 404, "lab": 404, "regulator": 404, "admin": 400},

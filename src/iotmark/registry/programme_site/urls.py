@@ -9,6 +9,7 @@ urlpatterns = [
     path("programme/maturity", views.maturity, name="programme-maturity"),
     path("programme/maturity/chart.png", views.maturity_chart, name="programme-maturity-chart"),
     path("programme/kpis", views.kpis, name="programme-kpis"),
+    path("programme/board", views.board, name="programme-board"),
     path("programme/upload", views.upload, name="programme-upload"),
     path("programme/workspace.tar.gz", views.download, name="programme-download"),
 ]

@@ -24,7 +24,8 @@ from iotmark.registry.programme_site.archive import write_tar_gz
 from iotmark.registry.programme_site.forms import UploadForm
 from iotmark.registry.programme_site.models import WorkspaceVersion
 from iotmark.registry.programme_site.wording import say
-from iotmark.registry.programme_site.summary import MATURITY_MODELS, as_of_date, compute_summary, maturity_model
+from iotmark.registry.programme_site.summary import (MATURITY_MODELS, as_of_date, compute_summary, live_facts,
+                                                    maturity_model)
 from iotmark.registry.services import RegistryError
 
 CHART_CACHE_SECONDS = 24 * 3600
@@ -165,6 +166,25 @@ def kpis(request: HttpRequest, org: Organisation, version: WorkspaceVersion, con
     context.update(summary=summary, cards=cards,
                    trend_dates=[p.as_of for p in summary.kpi_trends[0].points] if summary.kpi_trends else [])
     return render(request, "programme_site/kpis.html", context)
+
+
+@programme_page("programme-board")
+def board(request: HttpRequest, org: Organisation, version: WorkspaceVersion, context: dict) -> HttpResponse:
+    """The programme library's board report (HTML) for this workspace and the registry's live facts."""
+    import tempfile
+    from pathlib import Path
+
+    from iotmark.programme.board import build_board, render_board_html
+
+    as_of = as_of_date(request.GET.get("as_of"))
+    facts, note = live_facts(org)
+    if facts is None:
+        raise RegistryError(503, f"the board report needs the registry's facts: {note}")
+    with services.loaded(version) as workspace, tempfile.TemporaryDirectory(prefix="iotmark-board-") as folder:
+        facts_file = Path(folder) / "registry-facts.json"
+        facts_file.write_text(facts.model_dump_json(), encoding="utf-8")
+        report = render_board_html(build_board(workspace.root, facts_file, as_of=as_of))
+    return HttpResponse(report)
 
 
 @require_http_methods(["GET", "POST"])
