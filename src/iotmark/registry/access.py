@@ -10,6 +10,7 @@ _TOKEN_PAGE = {"anonymous": 302, "vendor": 200, "lab": 200, "regulator": 403, "a
 _API_POST = {"anonymous": 401, "vendor": 422, "lab": 422, "regulator": 422, "admin": 422}
 # Django's admin site: only administrators (staff) get in; everyone else is sent to its login page.
 _ADMIN_SITE = {"anonymous": 302, "vendor": 302, "lab": 302, "regulator": 302, "admin": 200}
+_ADMIN_ONLY = {"anonymous": 302, "vendor": 302, "lab": 302, "regulator": 302}
 
 ACCESS = {
     "index": EVERYONE,
@@ -30,7 +31,15 @@ ACCESS = {
     "api-certificate-revoke": _API_POST,
     "openapi-json": EVERYONE,
     "openapi-view": EVERYONE,
+    # the admin's own login page shows to anyone who is not yet an administrator
+    "admin:login": {"anonymous": 200, "vendor": 200, "lab": 200, "regulator": 200, "admin": 302},
+    "admin:logout": {"anonymous": 302, "vendor": 302, "lab": 302, "regulator": 302, "admin": 200},
+    "admin:autocomplete": {**_ADMIN_ONLY, "admin": 403},  # refuses a request naming no field
+    "admin:view_on_site": {**_ADMIN_ONLY, "admin": 404},
+    "admin:auth_user_password_change": {**_ADMIN_ONLY, "admin": 404},
 }
 
 # Whole URL namespaces declared at once: the matrix test applies these to every URL name inside them.
 NAMESPACES = {"admin": _ADMIN_SITE}
+# Admin pages of one object, walked with an id that names none: the admin sends administrators back to the list.
+NAMESPACE_OBJECTS = {"admin": {**_ADMIN_ONLY, "admin": 302}}
