@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 
@@ -23,3 +24,55 @@ def uploaded(signed, lab):
 
     record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
     return record
+
+
+@dataclass
+class Person:
+    user: object
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+
+def _person(username: str, role: str, org: str | None) -> Person:
+    from iotmark.registry import services
+
+    user = services.create_user(username, "a long test password", role, org)
+    return Person(user, services.issue_token(user, "tests"))
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Users made here get a password; a fast hasher keeps each test's set-up short."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture
+def vendor(uploaded) -> Person:
+    """A member of Northwind Devices, the maker of the uploaded sample device."""
+    return _person("northwind", "vendor", "Northwind Devices")
+
+
+@pytest.fixture
+def other_vendor() -> Person:
+    return _person("rival", "vendor", "Rival Gadgets")
+
+
+@pytest.fixture
+def regulator() -> Person:
+    return _person("inspector", "regulator", "Market Surveillance Authority")
+
+
+@pytest.fixture
+def admin() -> Person:
+    return _person("root", "admin", None)
+
+
+@pytest.fixture
+def lab_person(lab) -> Person:
+    return Person(lab.user, lab.token)

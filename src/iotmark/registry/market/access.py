@@ -1,10 +1,51 @@
-"""Who may use each page and endpoint of the market app: the expected status of a plain GET (for POST-only
-endpoints, of a POST with an empty body) per role. The shared permission-matrix test checks these."""
+"""Who may use each URL of the market app: the status a plain GET returns (for the POST-only URLs in POST_ONLY,
+a POST with an empty body), per role. Ids in the URL are taken to name no existing object, so a role allowed to
+look gets 404; vendor pages redirect anonymous visitors to the login page (302), the API answers 401 without a
+token. Vendor data belongs to vendor members only: other roles get 403, other organisations' objects 404."""
 
-PUBLIC = {"anonymous": 200, "vendor": 200, "lab": 200, "regulator": 200, "admin": 200}
+_ALL = ("anonymous", "vendor", "lab", "regulator", "admin")
+
+
+def _same(status: int) -> dict[str, int]:
+    return dict.fromkeys(_ALL, status)
+
+
+_PAGE_VENDOR = {"anonymous": 302, "vendor": 200, "lab": 403, "regulator": 403, "admin": 403}
+_PAGE_VENDOR_OBJECT = {"anonymous": 302, "vendor": 404, "lab": 403, "regulator": 403, "admin": 403}
+_API_VENDOR = {"anonymous": 401, "vendor": 200, "lab": 403, "regulator": 403, "admin": 403}
+# POST with an empty body: after authentication ninja refuses the missing JSON body (400) before the view runs.
+_API_POST = {"anonymous": 401, "vendor": 400, "lab": 400, "regulator": 400, "admin": 400}
+
+POST_ONLY = {"market-vendor-firmware", "market-api-firmware", "market-api-vulnerability-add",
+             "market-api-incident-add"}
 
 ACCESS = {
-    "market-products": PUBLIC,
-    # a plain GET names no certificates: 400 with a message saying to pick 2-4
-    "market-compare": {"anonymous": 400, "vendor": 400, "lab": 400, "regulator": 400, "admin": 400},
+    "market-products": _same(200),
+    "market-compare": _same(400),  # no certificates named: 400 saying to pick 2-4
+    "market-vendors": _same(200),
+    "market-vendor-scorecard": _same(404),
+    "market-vendor-home": _PAGE_VENDOR,
+    "market-vendor-profile": _PAGE_VENDOR,
+    "market-vendor-product-new": _PAGE_VENDOR,
+    "market-vendor-product": _PAGE_VENDOR_OBJECT,
+    "market-vendor-firmware": _PAGE_VENDOR_OBJECT,
+    "market-vendor-vulnerability-new": _PAGE_VENDOR,
+    "market-vendor-vulnerability": _PAGE_VENDOR_OBJECT,
+    "market-vendor-incident-new": _PAGE_VENDOR,
+    "market-vendor-incident": _PAGE_VENDOR_OBJECT,
+    "market-api-products": _same(200),
+    "market-api-compare": _same(400),
+    "market-api-scorecard": _same(404),
+    "market-api-profile": _API_VENDOR,
+    "market-api-profile-update": _API_VENDOR,  # same path as market-api-profile; GET reads the profile
+    "market-api-vendor-products": _API_VENDOR,
+    "market-api-product-add": _API_VENDOR,  # same path as market-api-vendor-products
+    "market-api-product-class": _same(405),  # PUT only: a GET is refused by method before authentication
+    "market-api-firmware": _API_POST,
+    "market-api-reports": _API_VENDOR,
+    "market-api-vulnerability-add": _API_POST,
+    "market-api-vulnerability": _same(405),  # PUT only
+    "market-api-incident-add": _API_POST,
+    "market-api-incident": _same(405),  # PUT only
+    "market-api-overdue": {"anonymous": 401, "vendor": 403, "lab": 403, "regulator": 200, "admin": 403},
 }

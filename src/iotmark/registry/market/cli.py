@@ -10,17 +10,6 @@ import typer
 vendor_app = typer.Typer(help="Vendors' products, support periods and vulnerability reports.", no_args_is_help=True)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _django(database: str | None) -> None:
-    from iotmark.registry.server import setup_django
-
-    setup_django(database)
-
-
 @vendor_app.command()
 def seed(
     count: int = typer.Argument(..., help="number of synthetic certificates to create"),
@@ -29,6 +18,8 @@ def seed(
     database: str = typer.Option(None, help="database URL (default: IOTMARK_DATABASE_URL or SQLite)"),
 ) -> None:
     """Fill a demo database with synthetic products, firmware versions and certificates."""
+    from iotmark.registry.cli import _django, _fail  # the core CLI's, loaded by the time a command runs
+
     _django(database)
     from iotmark.registry.market.seed import seed_certificates
     from iotmark.registry.services import RegistryError
@@ -38,3 +29,55 @@ def seed(
     except RegistryError as exc:
         _fail(str(exc))
     typer.echo(f"created {created} synthetic certificates across {vendors} vendors")
+
+
+@vendor_app.command()
+def facts(
+    vendor: str = typer.Option(..., help="vendor organisation name, as registered"),
+    out: Path = typer.Option(..., help="file to write the registry-facts JSON to"),
+    database: str = typer.Option(None, help="database URL"),
+) -> None:
+    """Write the registry-facts document about one vendor (read by `iotmark programme`)."""
+    import json
+
+    from iotmark.registry.cli import _django, _fail  # the core CLI's, loaded by the time a command runs
+
+    _django(database)
+    from iotmark.registry.market.facts import vendor_facts
+    from iotmark.registry.models import Organisation
+
+    org = Organisation.objects.filter(name=vendor, kind="vendor").first()
+    if org is None:
+        _fail(f"no vendor named {vendor!r} in this registry")
+    document = vendor_facts(org)
+    try:
+        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{out}: cannot write ({exc.strerror})")
+    typer.echo(f"wrote {out}: {len(document['products'])} products, "
+               f"{len(document['vulnerability_reports'])} vulnerability reports")
+
+
+@vendor_app.command()
+def overdue(
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    database: str = typer.Option(None, help="database URL"),
+) -> None:
+    """List EU CRA reports past their deadline and not sent, across all vendors (for regulators)."""
+    import json
+
+    from iotmark.registry.cli import _django, _fail  # the core CLI's, loaded by the time a command runs
+
+    _django(database)
+    from iotmark.registry.market.clocks import overdue_reports
+
+    found = overdue_reports()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in found], indent=2))
+        return
+    if not found:
+        typer.echo("no overdue reports")
+        return
+    for r in found:
+        missing = ", ".join(f"{m.replace('_', ' ')} (due {d:%Y-%m-%d %H:%M} UTC)" for m, d in zip(r.missing, r.due))
+        typer.echo(f"{r.vendor} | {r.product} | {r.kind} #{r.report_id} {r.title!r} | missing: {missing}")

@@ -101,14 +101,17 @@ def bulk_insert(objs: list) -> None:
                                 else getattr(obj, f.attname) for f in fields])
 
 
-def seed_certificates(n: int, vendors: int = 40, rng_seed: int = 1, today: dt.date | None = None) -> int:
-    """Create n synthetic certificates (about two firmware versions per product) across `vendors` vendors; returns
-    the number created. Seeding twice with the same rng_seed on one database is refused."""
+def seed_certificates(n: int, vendors: int | list[str] = 40, rng_seed: int = 1, today: dt.date | None = None) -> int:
+    """Create n synthetic certificates (about two firmware versions per product) across `vendors` new synthetic
+    vendors, or the vendor organisations named; returns the number created. Seeding twice with the same rng_seed
+    on one database is refused."""
     from iotmark.catalog.loader import load_device_classes
-    from iotmark.registry.services import RegistryError
+    from iotmark.registry.services import RegistryError, organisation_named
 
     if not 1 <= n <= MAX_SEED:
         raise RegistryError(400, f"seed between 1 and {MAX_SEED} certificates")
+    named = list(vendors) if isinstance(vendors, list) else []
+    vendors = len(named) or vendors
     if not 1 <= vendors <= 1000:
         raise RegistryError(400, "seed between 1 and 1000 vendors")
     today = today or dt.date.today()
@@ -123,9 +126,9 @@ def seed_certificates(n: int, vendors: int = 40, rng_seed: int = 1, today: dt.da
         key = _seed_key()
         orgs = []
         for i in range(vendors):
-            name = (f"{rng.choice(names['vendor_first'])}{rng.choice(names['vendor_second'])} "
-                    f"{rng.choice(names['vendor_suffix'])} {rng_seed}-{i + 1}")
-            orgs.append(Organisation.objects.get_or_create(name=name, defaults={"kind": "vendor"})[0])
+            name = named[i] if named else (f"{rng.choice(names['vendor_first'])}{rng.choice(names['vendor_second'])} "
+                                           f"{rng.choice(names['vendor_suffix'])} {rng_seed}-{i + 1}")
+            orgs.append(organisation_named(name, Organisation.Kind.VENDOR))
         products, plan = [], []
         for i in range((n + 1) // 2):
             cls = rng.choice(list(classes))

@@ -55,3 +55,30 @@ def compare(request: HttpRequest) -> HttpResponse:
     except RegistryError as exc:
         return error_page(request, exc)
     return render(request, "market/compare.html", {"products": products})
+
+
+@require_GET
+def vendors(request: HttpRequest) -> HttpResponse:
+    from django.db.models import Count
+
+    from iotmark.registry.models import Organisation
+
+    rows = (Organisation.objects.filter(kind="vendor").annotate(product_count=Count("products"))
+            .order_by("name")[:1000])
+    return render(request, "market/vendors.html", {"vendors": rows})
+
+
+@require_GET
+def vendor_scorecard(request: HttpRequest, vendor_id: int) -> HttpResponse:
+    from iotmark.registry.market.models import CertificateListing
+    from iotmark.registry.market.scorecard import public_vendor, scorecard
+
+    try:
+        org = public_vendor(vendor_id)
+    except RegistryError as exc:
+        return error_page(request, exc)
+    card = scorecard(org)
+    today = dt.date.today()
+    rows = CertificateListing.objects.filter(vendor=org).order_by("-level", "-issued", "cert_id")[:50]
+    listings = [{"row": r, "status": product_search.listing_status(r, today)} for r in rows]
+    return render(request, "market/scorecard.html", {"card": card, "listings": listings})
