@@ -148,6 +148,10 @@ HOSTILE = {
     "invalid YAML": (lambda: tar_gz(_with("champions.yaml", b"champions: [unclosed\n")), "champions.yaml"),
     "unknown unit": (lambda: tar_gz(_with("assessments/x.yaml", b"unit: moon\ndate: 2026-01-01\n")),
                      "assessments/x.yaml: field unit: unknown unit 'moon'"),
+    "file and folder of one name": (lambda: tar_gz(_with("champions.yaml/x.yaml", b"a: 1\n")),
+                                    "champions.yaml/x.yaml: cannot be placed in the workspace"),
+    "name too long for the disk": (lambda: tar_gz(_with("imports/" + "\u00e9" * 200 + ".csv", b"a\n")),
+                                   "cannot be placed in the workspace (File name too long)"),
     "no organisation.yaml": (lambda: tar_gz({"champions.yaml": b"champions: []\n"}), "organisation.yaml: file not found"),
     "another vendor": (lambda: tar_gz(_with("organisation.yaml", (EXAMPLE / "organisation.yaml").read_bytes()
                                             .replace(b"vendor: Northwind Devices", b"vendor: Southwind Gadgets"))),

@@ -94,8 +94,11 @@ def materialised(files: dict[str, str]) -> Iterator[Workspace]:
             target = (root / relative).resolve()
             if root.resolve() not in target.parents:  # stored paths were checked on upload; check again anyway
                 raise InputError(f"{relative}: path outside the workspace")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:  # a file and a folder of the same name, a name too long for the disk, ...
+                raise InputError(f"{relative}: cannot be placed in the workspace ({exc.strerror})") from None
         try:
             yield load_workspace(root)
         except InputError as exc:

@@ -6,7 +6,6 @@ read. Everyone else, and any other organisation's id, gets 404. Anonymous visito
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 
@@ -23,9 +22,9 @@ from iotmark.registry.programme_site import services
 from iotmark.registry.programme_site.archive import write_tar_gz
 from iotmark.registry.programme_site.forms import UploadForm
 from iotmark.registry.programme_site.models import WorkspaceVersion
-from iotmark.registry.programme_site.wording import say
 from iotmark.registry.programme_site.summary import (MATURITY_MODELS, as_of_date, compute_summary, live_facts,
                                                     maturity_model)
+from iotmark.registry.programme_site.wording import say
 from iotmark.registry.services import RegistryError
 
 CHART_CACHE_SECONDS = 24 * 3600
