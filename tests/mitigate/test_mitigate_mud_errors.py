@@ -146,6 +146,8 @@ MUTATIONS = [
     lambda m, r: r.choice(m["ietf-access-control-list:acls"]["acl"]).update({"type": "eth-acl-type"}),
     lambda m, r: r.choice(m["ietf-access-control-list:acls"]["acl"]).update({"type": "ipv9-acl-type"}),
     lambda m, r: m["ietf-mud:mud"]["from-device-policy"]["access-lists"]["access-list"][0].update({"name": "x"}),
+    lambda m, r: next(iter(r.choice(_aces(m))["matches"].get("tcp", {}).values()), {}).update({"port": 70000}),
+    lambda m, r: r.choice(_aces(m))["matches"].pop("ipv4", None),
 ]
 
 
