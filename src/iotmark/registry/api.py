@@ -6,6 +6,7 @@ The OpenAPI schema is served at /api/openapi.json.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Literal
 
 from django.http import HttpRequest
@@ -93,10 +94,22 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 @api.post("/certificates", auth=TokenAuth(), response={200: CertificateOut, 201: CertificateOut, **ERRORS},
           url_name="api-certificate-upload",
-          summary="Upload a signed certificate with its assessment (lab assessors)")
+          summary="Upload a signed certificate with its assessment (lab assessors)",
+          description="Send an `Idempotency-Key` header (up to 100 characters) to make retries safe: the same key "
+                      "and body get the first answer again; the same key with another body gets 422.")
 def upload(request: HttpRequest, body: UploadIn):
-    record, created = services.upload_certificate(request.auth, body.certificate, body.assessment)
-    return Status(201 if created else 200, certificate_out(request, services.certificate_status(record.cert_id)))
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        record, created = services.upload_certificate(request.auth, body.certificate, body.assessment)
+        return Status(201 if created else 200, certificate_out(request, services.certificate_status(record.cert_id)))
+
+    def answer(record, created: bool) -> tuple[int, dict]:
+        out = certificate_out(request, services.certificate_status(record.cert_id))
+        return 201 if created else 200, out.model_dump(mode="json")
+
+    status, stored = services.upload_idempotently(request.auth, key, hashlib.sha256(request.body).hexdigest(),
+                                                  body.certificate, body.assessment, answer)
+    return Status(status, stored)
 
 
 @api.get("/certificates/{cert_id}", auth=None, response={200: CertificateOut, 404: CertificateOut},

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,12 @@ from iotmark.assess.certificate import key_id, load_public_key, read_certificate
 from iotmark.inputs import InputError, describe_validation_error
 from iotmark.model import Assessment
 from iotmark.registry import audit
+from iotmark.registry.publish import MAX_ASSESSMENT_BYTES, MAX_CERTIFICATE_BYTES, MAX_IDEMPOTENCY_KEY
 from iotmark.registry.models import (
     ApiToken,
     Certificate,
     FirmwareVersion,
+    IdempotentRequest,
     IssuerKey,
     Member,
     Organisation,
@@ -32,8 +35,6 @@ from iotmark.registry.models import (
     Revocation,
 )
 
-MAX_CERTIFICATE_BYTES = 1024 * 1024
-MAX_ASSESSMENT_BYTES = 16 * 1024 * 1024
 MAX_ID_LENGTH = 64
 TOKEN_PREFIX = "iotm_"
 ROLE_ORGANISATION_KIND = {Member.Role.LAB: Organisation.Kind.LAB, Member.Role.VENDOR: Organisation.Kind.VENDOR,
@@ -234,6 +235,42 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
     except IntegrityError:
         raise RegistryError(409, f"certificate {cert.id} was registered by a concurrent upload") from None
     return record, True
+
+
+def _stored_answer(user, key: str, body_sha256: str) -> tuple[int, dict] | None:
+    found = IdempotentRequest.objects.filter(user=user, key=key).first()
+    if found is None:
+        return None
+    if found.body_sha256 != body_sha256:
+        raise RegistryError(422, f"idempotency key {key!r} was already used for a different request; use a new key "
+                                 "for a new upload")
+    return found.status, found.response
+
+
+def upload_idempotently(user, key: str, body_sha256: str, certificate_json: str, assessment_json: str,
+                        answer: Callable[[Certificate, bool], tuple[int, dict]]) -> tuple[int, dict]:
+    """upload_certificate under a client's Idempotency-Key: the first request's answer (from `answer`) is stored
+    with the certificate in one transaction; the same key and body later get that answer again, the same key
+    with another body a 422."""
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise RegistryError(400, f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters")
+    stored = _stored_answer(user, key, body_sha256)
+    if stored is not None:
+        return stored
+    try:
+        with _atomic():
+            record, created = upload_certificate(user, certificate_json, assessment_json)
+            status, body = answer(record, created)
+            with _atomic():
+                IdempotentRequest.objects.create(user=user, key=key, body_sha256=body_sha256, status=status,
+                                                 response=body)
+        return status, body
+    except (RegistryError, IntegrityError):
+        # A concurrent request with the same key may have committed first: answer as it did.
+        stored = _stored_answer(user, key, body_sha256)
+        if stored is not None:
+            return stored
+        raise
 
 
 def revoke_certificate(user, cert_id: str, reason: str, today: dt.date | None = None) -> Certificate:
