@@ -532,21 +532,39 @@ def report_cmd(
 def demo_cmd(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the bundle, certificate, label and reports."),
     sample: Optional[Path] = typer.Option(None, "--sample", help="Another sample device folder."),
+    serve: bool = typer.Option(False, "--serve", help="Then publish the certificate to the embedded registry "
+                                                      "(SQLite in IOTMARK_HOME) and serve it until Ctrl-C."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port for --serve (on 127.0.0.1)."),
 ) -> None:
     """Main job: assess and certify the bundled sample device; write reports and the label."""
     from rich.progress import Progress
 
     from iotmark.workflows import run_demo
 
+    base_url = f"http://127.0.0.1:{port}" if serve else None  # the label's QR code opens the served registry
     with Progress(transient=True) as progress:
         progress.add_task("assessing and certifying the sample device", total=None)
-        result = run_demo(out, sample)
+        result = run_demo(out, sample, base_url=base_url)
     console = _console()
     console.print(_verdict_table(result.assessment))
     console.print(_level_line(result.assessment))
     console.print(f"certificate {result.certificate.id} valid until {result.certificate.expires}; "
                   f"verify: iotmark verify {out / 'certificate.json'} --key {out / 'issuer.pub'}")
     console.print(f"wrote {len(result.files)} files to {out}/: " + ", ".join(str(p.relative_to(out)) for p in result.files))
+    if serve:
+        from iotmark.registry.publish import PublishError, publish_embedded
+        from iotmark.registry.server import serve as serve_registry
+
+        try:
+            cert_id = publish_embedded(out / "certificate.json", out / "assessment.json", out / "issuer.pub")
+        except PublishError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        console.print(f"open http://127.0.0.1:{port}/verify/{cert_id}  (Ctrl-C to stop)")
+        try:
+            serve_registry("127.0.0.1", port)
+        except KeyboardInterrupt:
+            console.print("registry stopped")
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:

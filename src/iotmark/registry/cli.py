@@ -123,7 +123,8 @@ registry_app.add_typer(vendor_app, name="vendor")
 registry_app.add_typer(enforce_app, name="enforce")
 registry_app.add_typer(records_app, name="records")
 
-from iotmark.registry.commands import audit_app, token_app  # noqa: E402
+from iotmark.registry.commands import audit_app, publish, token_app  # noqa: E402
 
 registry_app.add_typer(audit_app, name="audit")
 registry_app.add_typer(token_app, name="token")
+registry_app.command("publish")(publish)

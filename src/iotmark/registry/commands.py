@@ -122,3 +122,26 @@ def token_revoke(
     except services.RegistryError as exc:
         _fail(str(exc))
     typer.echo(f"revoked token {token.prefix}\u2026 of {token.user.get_username()}")
+
+
+def publish(
+    certificate: Path = typer.Argument(..., help="the certificate.json written by `iotmark certify`"),
+    assessment: Path = typer.Option(..., "--assessment", help="the assessment.json it was issued for"),
+    url: str = typer.Option(..., "--url", envvar="IOTMARK_REGISTRY_URL", help="the registry, e.g. https://registry.example"),
+    token: str = typer.Option(..., "--token", envvar="IOTMARK_REGISTRY_TOKEN",
+                              help="your lab's API token (or set IOTMARK_REGISTRY_TOKEN)"),
+    idempotency_key: str = typer.Option(None, "--idempotency-key",
+                                        help="any unique string (up to 100 characters); retrying with the same key "
+                                             "after a failure never uploads twice"),
+    timeout: float = typer.Option(60, min=1, max=600, help="seconds to wait for the registry"),
+) -> None:
+    """Upload a signed certificate and its assessment to a registry; prints the page buyers verify it on."""
+    from iotmark.registry.publish import PublishError
+    from iotmark.registry.publish import publish as send
+
+    try:
+        result = send(url, certificate, assessment, token, idempotency_key, timeout)
+    except PublishError as exc:
+        _fail(str(exc))
+    typer.echo(("published " if result.created else "already registered ") + result.cert_id)
+    typer.echo(f"verify: {result.verify_url}")
