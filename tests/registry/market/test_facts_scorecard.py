@@ -161,6 +161,9 @@ def test_overdue_reports_for_regulators_only(world, regulator, vendor, client):
     body = client.get("/api/v1/reports/overdue", **regulator.headers).json()
     assert [(r["title"], r["missing"]) for r in body] == [("r3", ["early_warning"])]
     assert client.get("/api/v1/reports/overdue", **vendor.headers).status_code == 403
+    client.force_login(regulator.user)
+    html = client.get("/reports/overdue").content.decode()
+    assert "r3" in html and "Early warning" in html and "r1" not in html
 
 
 def test_cli_writes_the_facts_file_and_lists_overdue_reports(world, tmp_path):

@@ -103,3 +103,16 @@ def test_the_search_page_lists_results_and_escapes_names(seeded, client):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Ltd" in html
     assert html.count('name="c"') == CertificateListing.objects.filter(vendor=org).count()
+
+
+def test_a_vendor_changing_the_support_period_moves_the_product_in_the_search(uploaded, client):
+    firmware = uploaded.firmware
+    firmware.support_until = dt.date(2035, 1, 31)
+    firmware.save(update_fields=["support_until"])
+    found = client.get("/api/v1/products", {"updates_until": "2034-12-31"}).json()["results"]
+    assert [(r["id"], r["support_until"]) for r in found] == [(uploaded.cert_id, "2035-01-31")]
+
+
+def test_search_words_are_literal_text_not_patterns(seeded, client):
+    assert client.get("/api/v1/products", {"q": "%"}).json()["total"] == 0
+    assert client.get("/api/v1/products", {"q": "_"}).json()["total"] == 0

@@ -19,6 +19,7 @@ urlpatterns = [
     path("vendor/vulnerabilities/<int:report_id>", vendor_views.report, {"kind": "vulnerability"},
          name="market-vendor-vulnerability"),
     path("vendor/incidents/new", vendor_views.report, {"kind": "incident"}, name="market-vendor-incident-new"),
+    path("reports/overdue", vendor_views.overdue, name="market-overdue"),
     path("vendor/incidents/<int:report_id>", vendor_views.report, {"kind": "incident"},
          name="market-vendor-incident"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from iotmark.registry.market import forms, vendor_records
 from iotmark.registry.market.clocks import STAGE_LABELS, report_deadlines
@@ -123,3 +123,16 @@ def report(request: HttpRequest, kind: str, report_id: int | None = None) -> Htt
                          "market/vendor_form.html", {"title": title,
                                                      "deadlines": report_deadlines(current) if current else [],
                                                      "labels": STAGE_LABELS})
+
+
+@login_required(login_url=LOGIN)
+@require_GET
+def overdue(request: HttpRequest) -> HttpResponse:
+    """Regulators: every CRA report past its deadline and not sent, across vendors."""
+    from iotmark.registry.market.clocks import overdue_reports
+    from iotmark.registry.services import role_of
+
+    member = role_of(request.user)
+    if member is None or member.role != "regulator":
+        return error_page(request, RegistryError(403, "only regulators can list overdue reports"))
+    return render(request, "market/overdue.html", {"reports": overdue_reports(), "labels": STAGE_LABELS})
