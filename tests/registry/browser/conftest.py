@@ -170,39 +170,45 @@ class Site:
     upload_assessment: Path
 
 
-def _sign_variants(signed, folder: Path, base_url: str, models: list[str]) -> list[tuple[dict, str, str]]:
+@pytest.fixture(scope="session")
+def sample_bundle(tmp_path_factory):
+    """The bundled sample device's evidence, collected once per session."""
+    from iotmark.workflows import collect_sample, sample_dir
+
+    return collect_sample(sample_dir(), tmp_path_factory.mktemp("sample"))[0]
+
+
+def _sign_variants(bundle, keys: Path, base_url: str, models: list[str]) -> list[tuple[dict, str, str]]:
     """(certificate, its JSON, assessment JSON) of the sample device renamed to each model, signed by the lab."""
     from iotmark.assess.certificate import certificate_bytes
     from iotmark.assess.engine import assess
-    from iotmark.workflows import certify, collect_sample, sample_dir
+    from iotmark.workflows import certify
 
-    bundle, _ = collect_sample(sample_dir(), folder)
     out = []
     for number, model in enumerate(models):
         variant = bundle.model_copy(update={"target": bundle.target.model_copy(
             update={"model": model, "firmware_version": f"2.{number}.0"})})
         assessment = assess(variant)
-        cert = certify(variant, assessment, signed.keys / "issuer.key", base_url=base_url)
+        cert = certify(variant, assessment, keys / "issuer.key", base_url=base_url)
         text = certificate_bytes(cert).decode()
         out.append((json.loads(text), text, assessment.model_dump_json(by_alias=True)))
     return out
 
 
 @pytest.fixture(scope="session")
-def site(database, request, signed, tmp_path_factory) -> Site:
+def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     """One seeded registry process per database engine, shared by the browser scenarios."""
     folder = tmp_path_factory.mktemp(f"site-{database}")
     server = start_server(folder / "home", server_database(database, request, folder / "database"))
     password = "a long browser test password"
-    server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--password", password)
-    server.cli("createuser", "inspector", "--role", "regulator", "--org", "Market Surveillance Office",
-               "--password", password)
-    out = server.cli("createuser", "uploader", "--role", "lab", "--org", "Example Test Lab", "--no-password",
+    out = server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--password", password,
                      "--token")
     token = out.rsplit(":", 1)[1].strip()
+    server.cli("createuser", "inspector", "--role", "regulator", "--org", "Market Surveillance Office",
+               "--password", password)
     server.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")
     auth = {"Authorization": f"Bearer {token}"}
-    made = _sign_variants(signed, folder / "sample", server.url,
+    made = _sign_variants(sample_bundle, signed.keys, server.url,
                           ["SmartPlug P1", "SmartPlug P2", "SmartPlug Mini", "SmartPlug Outdoor", "SmartPlug Pro"])
     for cert, text, assessment in made[:4]:
         status, body = server.post_json("/api/certificates", {"certificate": text, "assessment": assessment}, auth)
