@@ -61,10 +61,13 @@ def products_of(org: Organisation, today: dt.date) -> list[dict[str, Any]]:
     from iotmark.catalog.loader import load_device_classes
 
     classes = load_device_classes()
+    certs_of: dict[int, list[Certificate]] = {}
+    for cert in (Certificate.objects.filter(firmware__product__vendor=org).select_related("firmware", "revocation")
+                 .defer("document").order_by("issued", "cert_id")):
+        certs_of.setdefault(cert.firmware.product_id, []).append(cert)
     out = []
     for product in Product.objects.filter(vendor=org).prefetch_related("firmware_versions").order_by("model"):
-        certs = (Certificate.objects.filter(firmware__product=product).select_related("firmware", "revocation")
-                 .order_by("issued", "cert_id"))
+        certs = certs_of.get(product.pk, [])
         cls = classes.get(product.device_class)
         out.append({"model": product.model, "device_class": product.device_class,
                     "required_level": cls.minimum_level if cls else 0,

@@ -32,11 +32,15 @@ def refresh_certificate(cert: Certificate) -> None:
     row.save()
 
 
+COPIED_FIELDS = ["vendor_name", "model", "firmware_version", "support_until", "search_text"]
+
+
 def _refresh_rows(rows) -> None:
+    updated = []
     for row in rows:
         fw = row.certificate.firmware
-        updated = listing_for(row.certificate, fw, fw.product, fw.product.vendor, row.revoked)
-        updated.save()
+        updated.append(listing_for(row.certificate, fw, fw.product, fw.product.vendor, row.revoked))
+    CertificateListing.objects.bulk_update(updated, COPIED_FIELDS, batch_size=1000)
 
 
 def _certificate_saved(sender, instance: Certificate, raw: bool = False, **kwargs) -> None:
