@@ -12,6 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
+
+from iotmark.inputs import InputError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,34 @@ def run_gunicorn(application, options: dict[str, object]) -> None:
     RegistryApplication().run()
 
 
+def prepare_database(database_url: str | None) -> None:
+    """Configure Django and apply migrations; an unusable database URL or an unreachable database is one line."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        setup_django(database_url)
+    except ImproperlyConfigured as exc:
+        raise InputError(str(exc)) from None
+    from django.db import Error as DatabaseError
+
+    try:
+        migrate()
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"registry database: {reason}") from None
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail with one line before forking when the address is taken (gunicorn would retry, then log at length)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise OSError(f"cannot listen on {bind_address(host, port)}: {exc.strerror}") from None
+
+
 def _stop_on_sigterm() -> None:
     # waitress shuts its task threads down cleanly on SystemExit; SIGTERM would otherwise kill it mid-request.
     def stop(signum, frame):
@@ -90,13 +121,13 @@ def _stop_on_sigterm() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, database_url: str | None = None,
           workers: int = 0) -> None:
     """Apply migrations and serve the registry until stopped (SIGTERM or Ctrl-C)."""
-    setup_django(database_url)
-    migrate()
+    prepare_database(database_url)
     from django.core.wsgi import get_wsgi_application
     from django.db import connections
 
     application = get_wsgi_application()
     if workers > 0:
+        ensure_port_free(host, port)
         connections.close_all()  # no connection may be shared by forked workers
         log.warning("iotmark registry listening on http://%s/ with %d gunicorn workers",
                     bind_address(host, port), workers)

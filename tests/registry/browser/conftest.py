@@ -224,3 +224,15 @@ def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     yield Site(server, "assessor", "inspector", password, made[0][0], revoked, [m[0]["id"] for m in made[:3]],
                upload / "certificate.json", upload / "assessment.json")
     server.stop()
+
+
+@pytest.fixture
+def launch_fails(tmp_path):
+    """Run `iotmark serve` with options that must make it exit at once; (exit code, standard error)."""
+
+    def run(*options: str) -> tuple[int, str]:
+        done = subprocess.run([*IOTMARK, "serve", *options], env=server_env(tmp_path / "home"),
+                              capture_output=True, text=True, timeout=60)
+        return done.returncode, done.stderr
+
+    return run

@@ -88,3 +88,25 @@ def test_default_single_process_server_stops_on_sigterm(launch, fresh_database):
     assert server.get("/api/openapi.json")[0] == 200
     assert server.stop() == 0
     assert not _port_open(server.url)
+
+
+
+def test_a_taken_port_is_one_error_line_before_any_worker_starts(launch_fails, fresh_database):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = launch_fails("--workers", "2", "--port", str(port), "--database", fresh_database)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert "Traceback" not in err
+
+
+def test_an_unreachable_database_is_one_error_line(launch_fails):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, err = launch_fails("--workers", "2", "--database", f"postgresql://nobody@127.0.0.1:{port}/registry")
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("error: registry database: connection failed")
+    assert "Traceback" not in err
