@@ -37,6 +37,9 @@ ACCESS = {
     "admin:autocomplete": {**_ADMIN_ONLY, "admin": 403},  # refuses a request naming no field
     "admin:view_on_site": {**_ADMIN_ONLY, "admin": 404},
     "admin:auth_user_password_change": {**_ADMIN_ONLY, "admin": 404},
+    # the audit log is read-only, even for administrators
+    "admin:registry_auditentry_add": {**_ADMIN_ONLY, "admin": 403},
+    "admin:registry_auditentry_delete": {**_ADMIN_ONLY, "admin": 403},
 }
 
 # Whole URL namespaces declared at once: the matrix test applies these to every URL name inside them.

@@ -50,3 +50,21 @@ class CertificateAdmin(admin.ModelAdmin):
 @admin.register(models.Revocation)
 class RevocationAdmin(admin.ModelAdmin):
     list_display = ("certificate", "date", "reason")
+
+
+@admin.register(models.AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the log is written only by the registry's own services."""
+
+    list_display = ("id", "created", "actor", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("actor", "object_id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
