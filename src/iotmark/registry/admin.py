@@ -1,46 +1,65 @@
 from django.contrib import admin
 
-from iotmark.registry import models
+from iotmark.registry import audit, models
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Edits made in the admin site go into the audit log too, in the admin's own transaction."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        action = f"{obj._meta.model_name}.admin_{'change' if change else 'add'}"
+        audit.record(request.user, action, obj, {"fields": sorted(form.changed_data)})
+
+    def delete_model(self, request, obj) -> None:
+        pk = str(obj.pk)
+        super().delete_model(request, obj)
+        audit.record(request.user, f"{obj._meta.model_name}.admin_delete", pk, {"repr": str(obj)[:200]},
+                     object_type=obj._meta.model_name)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(models.Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin):
     list_display = ("name", "kind", "created")
     list_filter = ("kind",)
     search_fields = ("name",)
 
 
 @admin.register(models.Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdmin):
     list_display = ("user", "role", "organisation")
     list_filter = ("role",)
 
 
 @admin.register(models.ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
     readonly_fields = ("prefix", "digest", "created", "last_used")
 
 
 @admin.register(models.Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     list_display = ("vendor", "model", "device_class")
     search_fields = ("model", "vendor__name")
 
 
 @admin.register(models.FirmwareVersion)
-class FirmwareVersionAdmin(admin.ModelAdmin):
+class FirmwareVersionAdmin(AuditedAdmin):
     list_display = ("product", "version", "support_until")
 
 
 @admin.register(models.IssuerKey)
-class IssuerKeyAdmin(admin.ModelAdmin):
+class IssuerKeyAdmin(AuditedAdmin):
     list_display = ("key_id", "organisation", "trusted", "added")
     list_filter = ("trusted",)
 
 
 @admin.register(models.Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(AuditedAdmin):
     list_display = ("cert_id", "firmware", "level", "issued", "expires", "issuer")
     search_fields = ("cert_id", "firmware__product__model", "firmware__product__vendor__name")
     # The signed document must stay byte-for-byte what the lab signed.
@@ -48,7 +67,7 @@ class CertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Revocation)
-class RevocationAdmin(admin.ModelAdmin):
+class RevocationAdmin(AuditedAdmin):
     list_display = ("certificate", "date", "reason")
 
 
