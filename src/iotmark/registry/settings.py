@@ -120,6 +120,7 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+LOGIN_URL = "login"
 STATIC_URL = "static/"
 STATIC_ROOT = str(HOME / "registry-static")
 SESSION_COOKIE_HTTPONLY = True

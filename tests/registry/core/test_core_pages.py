@@ -35,13 +35,16 @@ def test_log_in_shows_the_user_and_role_and_log_out_ends_the_session(client, lab
     assert "Log in" in page and "assessor" not in page and "/certificates/upload" not in page
 
 
-def test_the_nav_offers_cases_to_regulators_only(client, make_user):
+def test_the_nav_offers_each_role_its_own_pages(client, make_user):
     client.force_login(make_user("inspector", "regulator", "Market Surveillance Authority"))
     page = client.get("/").content.decode()
-    assert 'href="/cases"' in page and "/certificates/upload" not in page and "/account/tokens" not in page
+    assert 'href="/cases"' in page and 'href="/reports/overdue"' in page and 'href="/incidents"' in page
+    assert "/certificates/upload" not in page and "/account/tokens" not in page and 'href="/vendor"' not in page
     client.force_login(make_user("maker", "vendor", "Northwind Devices"))
     page = client.get("/").content.decode()
-    assert 'href="/cases"' not in page and 'href="/account/tokens"' in page
+    assert 'href="/vendor"' in page and 'href="/programme"' in page and 'href="/account/tokens"' in page
+    assert 'href="/cases"' in page  # a vendor sees the cases against its own products
+    assert 'href="/reports/overdue"' not in page and "/certificates/upload" not in page
 
 
 def test_a_lab_token_made_on_the_page_works_once_shown_and_stops_when_revoked(client, signed, lab):

@@ -8,8 +8,8 @@ _PAGE_OBJECT = {"anonymous": 302, "vendor": 404, "lab": 403, "regulator": 404, "
 _POST_REGULATOR = {"anonymous": 302, "vendor": 403, "lab": 403, "regulator": 404, "admin": 403}
 _API_LIST = {"anonymous": 401, "vendor": 200, "lab": 403, "regulator": 200, "admin": 200}
 _API_OBJECT = {"anonymous": 401, "vendor": 404, "lab": 403, "regulator": 404, "admin": 404}
-# POST with an empty body: after authentication ninja refuses the missing JSON body (400) before the view runs.
-_API_POST_REGULATOR = {"anonymous": 401, "vendor": 400, "lab": 400, "regulator": 400, "admin": 400}
+# POST with an empty body: after authentication ninja refuses the missing JSON body (422) before the view runs.
+_API_POST_REGULATOR = {"anonymous": 401, "vendor": 422, "lab": 422, "regulator": 422, "admin": 422}
 
 ACCESS = {
     "enforcement-cases": _PAGE_CASES,
@@ -37,8 +37,8 @@ ACCESS = {
     "enforcement-api-incident-import": _API_POST_REGULATOR,
     "enforcement-api-incident": _API_OBJECT,
     "enforcement-api-incident-attribute": _API_POST_REGULATOR,
-    # DELETE-only: a GET is refused by method before authentication.
-    "enforcement-api-incident-unattribute": {"anonymous": 405, "vendor": 405, "lab": 405, "regulator": 405,
-                                             "admin": 405},
+    # DELETE: only regulators may; the incident named does not exist.
+    "enforcement-api-incident-unattribute": {"anonymous": 401, "vendor": 403, "lab": 403, "regulator": 404,
+                                             "admin": 403},
     "enforcement-api-vendor-record": {"anonymous": 404, "vendor": 404, "lab": 404, "regulator": 404, "admin": 404},
 }
