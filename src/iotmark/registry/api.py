@@ -141,9 +141,11 @@ def revoke(request: HttpRequest, cert_id: str, body: RevokeIn):
 from iotmark.registry.enforcement.api import router as enforcement_router  # noqa: E402
 from iotmark.registry.interop.api import router as interop_router  # noqa: E402
 from iotmark.registry.market.api import router as market_router  # noqa: E402
+from iotmark.registry.mudfiles.api import router as mud_router  # noqa: E402
 from iotmark.registry.programme_site.api import router as programme_router  # noqa: E402
 
 api.add_router("/v1/", market_router)
 api.add_router("/v1/", enforcement_router)
 api.add_router("/v1/", interop_router)
 api.add_router("/v1/", programme_router)
+api.add_router("/v1/", mud_router)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "iotmark.registry.enforcement.apps.EnforcementConfig",
     "iotmark.registry.interop.apps.InteropConfig",
     "iotmark.registry.programme_site.apps.ProgrammeSiteConfig",
+    "iotmark.registry.mudfiles.apps.MudFilesConfig",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("iotmark.registry.enforcement.urls")),
     path("", include("iotmark.registry.interop.urls")),
     path("", include("iotmark.registry.programme_site.urls")),
+    path("", include("iotmark.registry.mudfiles.urls")),
 ]
