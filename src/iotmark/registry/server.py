@@ -23,6 +23,8 @@ SETTINGS_MODULE = "iotmark.registry.settings"
 GRACEFUL_SECONDS = 20
 # Seconds a single request may run before gunicorn restarts its worker (a large upload verifies in well under this).
 REQUEST_TIMEOUT_SECONDS = 120
+# Settings older gunicorn releases do not have (and do not need: they have no control socket to turn off).
+NEWER_GUNICORN_SETTINGS = {"control_socket_disable"}
 
 
 def setup_django(database_url: str | None = None) -> None:
@@ -74,7 +76,8 @@ def run_gunicorn(application, options: dict[str, object]) -> None:
     class RegistryApplication(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings or key not in NEWER_GUNICORN_SETTINGS:
+                    self.cfg.set(key, value)
 
         def load(self):
             return application
