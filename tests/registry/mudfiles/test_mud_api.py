@@ -217,3 +217,11 @@ def test_registering_the_same_certificate_twice_keeps_one(client, vendor, vendor
     register_ca(client, vendor, vendor_pki.ca_pem)
     assert MudSigner.objects.count() == 1
     assert AuditEntry.objects.filter(action="mud.signer.add").count() == 1
+
+
+def test_a_vendor_lists_its_products_with_the_url_each_file_must_name(client, vendor, other_vendor, product,
+                                                                       served_url, make_mud):
+    post_mud(client, vendor, product.pk, make_mud(served_url))
+    assert client.get("/api/v1/mud/products", **vendor.headers).json() == [
+        {"product_id": product.pk, "model": "SmartPlug P1", "mud_url": served_url, "current_version": 1}]
+    assert client.get("/api/v1/mud/products", **other_vendor.headers).json() == []

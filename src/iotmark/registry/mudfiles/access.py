@@ -19,6 +19,7 @@ ACCESS = {
     "mud-vendor": {"anonymous": 302, "vendor": 200, "lab": 403, "regulator": 403, "admin": 403},
     # an empty form: the vendor's page shown again with what is missing (400)
     "mud-vendor-signer-add": {"anonymous": 302, "vendor": 400, "lab": 403, "regulator": 403, "admin": 403},
+    "mud-api-vendor-products": {"anonymous": 401, "vendor": 200, "lab": 403, "regulator": 403, "admin": 403},
     "mud-api-upload": _API_WRITE,
     "mud-api-signer-add": _API_WRITE,
 }

@@ -31,12 +31,32 @@ class MudOut(Schema):
     warnings: list[str]
 
 
+class ProductMudOut(Schema):
+    product_id: int
+    model: str
+    mud_url: str
+    current_version: int | None
+
+
 class SignerOut(Schema):
     subject: str
     sha256: str
 
 
 REFUSALS = {400: RefusedOut, 401: RefusedOut, 403: RefusedOut, 404: RefusedOut, 413: RefusedOut, 503: RefusedOut}
+
+
+@router.get("/mud/products", auth=TokenAuth(), url_name="mud-api-vendor-products",
+            response={200: list[ProductMudOut], **REFUSALS},
+            summary="Your products with the MUD URL each must name, and the version published there (vendor members)")
+def vendor_products(request: HttpRequest):
+    base = records.registry_base(request)
+    out = []
+    for product in records.products_of(request.auth):
+        current = product.mud_files.order_by("-version").values_list("version", flat=True).first()
+        out.append(ProductMudOut(product_id=product.pk, model=product.model, mud_url=records.mud_url(base, product),
+                                 current_version=current))
+    return Status(200, out)
 
 
 @router.post("/mud", auth=TokenAuth(), url_name="mud-api-upload", response={201: MudOut, **REFUSALS},

@@ -27,6 +27,11 @@ def vendor_of(user) -> Organisation:
     return member.organisation
 
 
+def products_of(user) -> list[Product]:
+    """The user's vendor's products, by model name."""
+    return list(Product.objects.filter(vendor=vendor_of(user)).order_by("model"))
+
+
 def product_of(user, product_id: int) -> Product:
     """One of the user's own vendor's products; 404 for any other, so ids of others' products reveal nothing."""
     org = vendor_of(user)

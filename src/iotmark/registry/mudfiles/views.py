@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from iotmark.registry.mudfiles import forms, records
 from iotmark.registry.mudfiles.checks import MAX_MUD_BYTES, MAX_SIGNATURE_BYTES, MudRefused
 from iotmark.registry.mudfiles.models import MudFile, MudSigner
-from iotmark.registry.models import Product
 from iotmark.registry.services import RegistryError
 
 LOGIN = "login"
@@ -74,7 +73,7 @@ def _vendor_page(request: HttpRequest, upload_form, signer_form, status: int = 2
     org = records.vendor_of(request.user)
     base = records.registry_base(request)
     rows = []
-    for product in Product.objects.filter(vendor=org).order_by("model"):
+    for product in records.products_of(request.user):
         current = MudFile.objects.filter(product=product).defer("content", "signature").order_by("-version").first()
         rows.append({"product": product, "current": current, "mud_url": records.mud_url(base, product),
                      "page": f"/mud/{org.pk}/{records.slug_for(product)}"})
