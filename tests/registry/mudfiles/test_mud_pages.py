@@ -88,3 +88,8 @@ def test_other_roles_cannot_open_the_vendor_page(lab, regulator):
         response = signed_in(person).get("/vendor/mud")
         assert response.status_code == 403
         assert "only vendor members manage MUD files" in response.content.decode()
+
+
+def test_vendors_find_the_mud_page_in_the_navigation(vendor, lab):
+    assert 'href="/vendor/mud"' in signed_in(vendor).get("/").content.decode()
+    assert 'href="/vendor/mud"' not in signed_in(lab).get("/").content.decode()

@@ -43,7 +43,8 @@ class SignerOut(Schema):
     sha256: str
 
 
-REFUSALS = {400: RefusedOut, 401: RefusedOut, 403: RefusedOut, 404: RefusedOut, 413: RefusedOut, 503: RefusedOut}
+REFUSALS = {400: RefusedOut, 401: RefusedOut, 403: RefusedOut, 404: RefusedOut, 409: RefusedOut, 413: RefusedOut,
+            503: RefusedOut}
 
 
 @router.get("/mud/products", auth=TokenAuth(), url_name="mud-api-vendor-products",

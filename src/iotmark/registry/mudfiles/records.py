@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from iotmark.registry import audit
@@ -75,18 +75,23 @@ def upload(user, product_id: int, content: bytes, signature: bytes | None, base:
     checked = check_upload(content, signature, served_at=mud_url(base, product),
                            signature_url=signature_url(base, product), vendor_name=product.vendor.name,
                            model=product.model, anchors_pem=anchors)
-    with transaction.atomic():
-        # Lock the product row so two uploads at once cannot take the same version number.
-        Product.objects.select_for_update().filter(pk=product.pk).first()
-        latest = MudFile.objects.filter(product=product).order_by("-version").values_list("version", flat=True)
-        record = MudFile.objects.create(
-            product=product, slug=slug_for(product), version=(latest.first() or 0) + 1, content=checked.content,
-            sha256=checked.sha256, signature=checked.signature, signed_by=checked.signed_by,
-            cache_validity_hours=checked.cache_validity_hours, last_update=checked.last_update,
-            warnings=checked.warnings, uploaded_by=user)
-        audit.record(user, "mud.upload", record, {"product": product.pk, "version": record.version,
-                                                  "sha256": record.sha256, "signed_by": record.signed_by,
-                                                  "warnings": len(record.warnings)})
+    try:
+        with transaction.atomic():
+            # Lock the product row (PostgreSQL) so two uploads at once cannot take the same version number; on
+            # SQLite writers are serialised, and the unique (product, version) catches anything else.
+            Product.objects.select_for_update().filter(pk=product.pk).first()
+            latest = MudFile.objects.filter(product=product).order_by("-version").values_list("version", flat=True)
+            record = MudFile.objects.create(
+                product=product, slug=slug_for(product), version=(latest.first() or 0) + 1, content=checked.content,
+                sha256=checked.sha256, signature=checked.signature, signed_by=checked.signed_by,
+                cache_validity_hours=checked.cache_validity_hours, last_update=checked.last_update,
+                warnings=checked.warnings, uploaded_by=user)
+            audit.record(user, "mud.upload", record, {"product": product.pk, "version": record.version,
+                                                      "sha256": record.sha256, "signed_by": record.signed_by,
+                                                      "warnings": len(record.warnings)})
+    except IntegrityError:
+        raise MudRefused(409, "another version of this product's MUD file was published at the same moment; "
+                              "upload again") from None
     return record
 
 
