@@ -225,3 +225,26 @@ def test_a_vendor_lists_its_products_with_the_url_each_file_must_name(client, ve
     assert client.get("/api/v1/mud/products", **vendor.headers).json() == [
         {"product_id": product.pk, "model": "SmartPlug P1", "mud_url": served_url, "current_version": 1}]
     assert client.get("/api/v1/mud/products", **other_vendor.headers).json() == []
+
+
+def test_two_products_whose_names_slug_alike_get_different_urls(client, vendor, product, served_url, make_mud,
+                                                                public_base):
+    from iotmark.registry.models import Product
+
+    twin = Product.objects.create(vendor=product.vendor, model="SmartPlug-P1", device_class="consumer-general")
+    post_mud(client, vendor, product.pk, make_mud(served_url))
+    twin_url = f"{public_base}/mud/{product.vendor_id}/smartplug-p1-{twin.pk}.json"
+    response = post_mud(client, vendor, twin.pk, make_mud(twin_url, model="SmartPlug-P1"))
+    assert (response.status_code, response.json()["mud_url"]) == (201, twin_url)
+    assert client.get(path_of(served_url)).content == make_mud(served_url)
+
+
+def test_a_file_pointing_at_a_signature_elsewhere_is_warned_about(client, vendor, product, served_url, make_mud):
+    mud = json.loads(make_mud(served_url))
+    mud["ietf-mud:mud"]["mud-signature"] = "https://elsewhere.example/plug.p7s"
+    response = post_mud(client, vendor, product.pk, json.dumps(mud).encode())
+    assert response.status_code == 201
+    assert response.json()["warnings"] == [
+        "mud-signature is 'https://elsewhere.example/plug.p7s'; the registry serves the signature at "
+        f"{served_url.removesuffix('.json')}.p7s",
+        "the file names a signature but none was uploaded; MUD managers will not find it"]
