@@ -206,25 +206,87 @@ def signed(tmp_path_factory) -> Signed:
     )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Production password hashing is deliberately slow; tests make many users, so they use a fast hasher."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @dataclass
-class Lab:
+class Person:
+    """A registry user with an API token; `headers` are the keyword arguments that send the token."""
+
     user: object
     token: str
-    key: object
 
     @property
     def headers(self) -> dict[str, str]:
         return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
 
 
+@dataclass
+class Lab(Person):
+    key: object
+    password: str
+
+
+@pytest.fixture
+def make_person():
+    """make_person(username, role, org=None) -> Person: a user of that registry role with an API token and no
+    password (tests sign in with the token or `client.force_login`)."""
+    from iotmark.registry import services
+
+    def make(username: str, role: str, organisation: str | None = None) -> Person:
+        user = services.create_user(username, None, role, organisation)
+        return Person(user, services.issue_token(user, "tests"))
+
+    return make
+
+
 @pytest.fixture
 def lab(signed) -> Lab:
-    """A lab assessor of 'Example Test Lab', whose issuer key is trusted, with an API token."""
+    """A lab assessor of 'Example Test Lab', whose issuer key is trusted, with an API token and a password."""
     from iotmark.registry import services
 
     key = services.trust_key((signed.keys / "issuer.pub").read_bytes(), "Example Test Lab")
-    user = services.create_user("assessor", "a long test password", "lab", "Example Test Lab")
-    return Lab(user, services.issue_token(user, "tests"), key)
+    password = "a long test password"
+    user = services.create_user("assessor", password, "lab", "Example Test Lab")
+    return Lab(user, services.issue_token(user, "tests"), key, password)
+
+
+@pytest.fixture
+def uploaded(signed, lab):
+    """The sample device's valid certificate (Northwind Devices SmartPlug P1), uploaded by the lab; its product
+    and vendor now exist."""
+    from iotmark.registry import services
+
+    record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
+    return record
+
+
+@pytest.fixture
+def vendor(make_person) -> Person:
+    """A member of Northwind Devices, the maker of the sample device."""
+    return make_person("northwind-lead", "vendor", "Northwind Devices")
+
+
+@pytest.fixture
+def other_vendor(make_person) -> Person:
+    """A member of Southwind Gadgets, a vendor unrelated to the sample device."""
+    return make_person("southwind-lead", "vendor", "Southwind Gadgets")
+
+
+@pytest.fixture
+def regulator(make_person) -> Person:
+    return make_person("inspector", "regulator", "Market Surveillance Authority")
+
+
+@pytest.fixture
+def admin(make_person) -> Person:
+    return make_person("root", "admin")
 
 
 @pytest.fixture

@@ -127,13 +127,13 @@ def test_show_lists_the_latest_entries_oldest_first(lab):
     assert " system user.create user:" in lines[0] and " assessor token.create apitoken:" in lines[1]
 
 
-def test_edits_in_the_admin_site_are_recorded(client, lab, make_user):
-    client.force_login(make_user("administrator", "admin"))
+def test_edits_in_the_admin_site_are_recorded(client, lab, admin):
+    client.force_login(admin.user)
     token = services.tokens_of(lab.user)[0]
     response = client.post(f"/admin/registry/apitoken/{token.pk}/change/",
                            {"user": lab.user.pk, "name": "renamed", "revoked": "on"})
     assert response.status_code == 302
     entry = AuditEntry.objects.order_by("-id").first()
     assert (entry.actor, entry.action, entry.object_id, entry.data) == (
-        "administrator", "apitoken.admin_change", str(token.pk), {"fields": ["name", "revoked"]})
+        "root", "apitoken.admin_change", str(token.pk), {"fields": ["name", "revoked"]})
     assert audit.verify().ok

@@ -131,13 +131,12 @@ def test_the_walk_finds_the_core_pages_and_api_operations(database):
 
 
 @pytest.fixture
-def world(signed, lab, other_lab, make_user):
+def world(signed, lab, other_lab, make_person, regulator, admin):
     """One user per role and a certificate issued by another lab than the requesting lab's, for another vendor
     than the requesting vendor."""
     record, _ = services.upload_certificate(other_lab, signed.other_key, signed.assessment)
-    users = {"vendor": make_user("vendor-member", "vendor", "Acme Cameras"), "lab": lab.user,
-             "regulator": make_user("inspector", "regulator", "Market Surveillance Authority"),
-             "admin": make_user("administrator", "admin")}
+    users = {"vendor": make_person("vendor-member", "vendor", "Acme Cameras").user, "lab": lab.user,
+             "regulator": regulator.user, "admin": admin.user}
     return {"users": users, "cert_id": record.cert_id}
 
 

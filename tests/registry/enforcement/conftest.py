@@ -1,49 +1,19 @@
-"""Enforcement fixtures: a registered certificate of the sample device (Northwind Devices SmartPlug P1), a
-regulator, a member of that vendor and a member of another vendor (each with an API token), and incident files
-written by mitigate's own incident functions."""
+"""Enforcement fixtures: the sample device's certificate (Northwind Devices SmartPlug P1) under the name the
+tests use, the products of the parent's vendor and other_vendor, and incident files written by mitigate's own
+incident functions."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 
-@dataclass
-class Person:
-    user: object
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
-
-
-def _person(username: str, role: str, org: str | None) -> Person:
-    from iotmark.registry import services
-
-    user = services.create_user(username, None, role, org)  # token and force_login only: no password hashing
-    return Person(user, services.issue_token(user, "tests"))
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing():
-    """The parent's `lab` fixture sets a password; a fast hasher keeps each test's set-up short."""
-    from django.test import override_settings
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        yield
-
-
 @pytest.fixture
-def certificate(signed, lab):
-    """The sample device's certificate, uploaded by its lab; its product and vendor now exist."""
-    from iotmark.registry import services
-
-    record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
-    return record
+def certificate(uploaded):
+    """The enforcement tests' name for the uploaded sample certificate (grounds name a certificate)."""
+    return uploaded
 
 
 @pytest.fixture
@@ -61,23 +31,15 @@ def other_product():
 
 
 @pytest.fixture
-def regulator() -> Person:
-    return _person("inspector", "regulator", "Market Surveillance Authority")
+def vendor(certificate, vendor):
+    """The Northwind Devices member, with their certified product in the registry."""
+    return vendor
 
 
 @pytest.fixture
-def vendor(certificate) -> Person:
-    return _person("northwind-psirt", "vendor", "Northwind Devices")
-
-
-@pytest.fixture
-def other_vendor(other_product) -> Person:
-    return _person("southwind-psirt", "vendor", "Southwind Gadgets")
-
-
-@pytest.fixture
-def admin() -> Person:
-    return _person("root", "admin", None)
+def other_vendor(other_product, other_vendor):
+    """The Southwind Gadgets member, with their uncertified product in the registry."""
+    return other_vendor
 
 
 @pytest.fixture

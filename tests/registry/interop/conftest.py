@@ -1,5 +1,5 @@
-"""Interop fixtures: a certificate uploaded to the test database, a second real registry process (SQLite) holding
-a certificate uploaded over HTTP, and a small hostile HTTP server."""
+"""Interop fixtures: a record list built without a database, a second real registry process (SQLite) holding a
+certificate uploaded over HTTP, and a small hostile HTTP server."""
 
 from __future__ import annotations
 
@@ -27,15 +27,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def uploaded(signed, lab):
-    """The sample device's valid certificate, uploaded to this registry by the lab."""
-    from iotmark.registry import services
-
-    record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
-    return record
 
 
 @pytest.fixture(scope="session")

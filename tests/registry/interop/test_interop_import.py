@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from iotmark.registry import services
 from iotmark.registry.interop import cta2120, exchange
 from iotmark.registry.interop.models import ExternalRecord, RecordSource
 from iotmark.registry.models import AuditEntry
@@ -111,28 +110,24 @@ def test_too_many_records_are_refused(document):
         cta2120.validate_list(many)
 
 
-def test_regulators_and_admins_import_over_the_api(client, document):
-    regulator = services.create_user("reg", "a long test password", "regulator", "Consumer Agency")
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {services.issue_token(regulator)}"}
+def test_regulators_and_admins_import_over_the_api(client, document, regulator):
     response = client.post("/api/v1/records/import?source=Registry%20B", raw(document),
-                           content_type="application/json", **headers)
+                           content_type="application/json", **regulator.headers)
     assert response.status_code == 200, response.content
     assert response.json() == {"source": "Registry B", "created": 1, "updated": 0, "unchanged": 0, "withdrawn": 0}
-    assert AuditEntry.objects.filter(actor="reg", action="record.import").count() == 1
+    assert AuditEntry.objects.filter(actor="inspector", action="record.import").count() == 1
 
 
-def test_api_import_refuses_other_roles_and_bad_records(client, lab, document):
+def test_api_import_refuses_other_roles_and_bad_records(client, lab, admin, document):
     url = "/api/v1/records/import?source=Registry%20B"
     assert client.post(url, raw(document), content_type="application/json").status_code == 401
     refused = client.post(url, raw(document), content_type="application/json", **lab.headers)
     assert refused.status_code == 403
-    admin = services.create_user("root", "a long test password", "admin")
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {services.issue_token(admin)}"}
     bad = client.post(url, raw(spoiled(document, 0, "authorization_date", 20260101)),
-                      content_type="application/json", **headers)
+                      content_type="application/json", **admin.headers)
     assert bad.status_code == 400
     assert bad.json()["detail"] == "record 0: field authorization_date: 20260101 is not of type 'string'"
-    assert client.post(url, b"", content_type="application/json", **headers).status_code == 400
+    assert client.post(url, b"", content_type="application/json", **admin.headers).status_code == 400
     assert not ExternalRecord.objects.exists()
 
 

@@ -35,7 +35,7 @@ def test_profile_form_needs_the_csrf_token_and_records_an_audit_entry(vendor):
     profile = VendorProfile.objects.get()
     assert profile.disclosure_email == "psirt@northwind.example"
     entry = AuditEntry.objects.filter(action="vendor.profile.update").get()
-    assert entry.actor == "northwind" and entry.data["disclosure_url"] == "https://northwind.example/security"
+    assert entry.actor == vendor.user.username and entry.data["disclosure_url"] == "https://northwind.example/security"
 
 
 def test_anonymous_visitors_cannot_write(uploaded, client):
@@ -66,8 +66,8 @@ def test_another_vendors_products_and_reports_are_not_found(vendor, other_vendor
     assert VulnerabilityReport.objects.get().title == "Telnet left open"
 
 
-def test_labs_and_regulators_cannot_change_vendor_data(uploaded, lab_person, regulator, client):
-    for person in (lab_person, regulator):
+def test_labs_and_regulators_cannot_change_vendor_data(uploaded, lab, regulator, client):
+    for person in (lab, regulator):
         response = _json(client, "put", "/api/v1/vendor/profile", {"disclosure_email": "a@b.example"}, person)
         assert response.status_code == 403 and "vendor" in response.json()["detail"]
 

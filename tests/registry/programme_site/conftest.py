@@ -1,12 +1,11 @@
-"""Programme-site fixtures: members of the example workspace's vendor (Northwind Devices), of another vendor, of
-a lab and a regulator, an admin (each with an API token), and archives built from examples/programme/."""
+"""Programme-site fixtures: a second assessor of the sample's lab, archives built from examples/programme/ and
+that workspace stored for the parent's vendor (Northwind Devices)."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,46 +14,10 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "programme"
 AS_OF = "2026-11-01"
 
 
-@dataclass
-class Person:
-    user: object
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
-
-
-def _person(username: str, role: str, org: str | None) -> Person:
-    from iotmark.registry import services
-
-    user = services.create_user(username, None, role, org)
-    return Person(user, services.issue_token(user, "tests"))
-
-
 @pytest.fixture
-def vendor() -> Person:
-    return _person("northwind-lead", "vendor", "Northwind Devices")
-
-
-@pytest.fixture
-def other_vendor() -> Person:
-    return _person("southwind-lead", "vendor", "Southwind Gadgets")
-
-
-@pytest.fixture
-def admin() -> Person:
-    return _person("root", "admin", None)
-
-
-@pytest.fixture
-def regulator() -> Person:
-    return _person("inspector", "regulator", "Market Surveillance Authority")
-
-
-@pytest.fixture
-def assessor() -> Person:
-    return _person("assessor-2", "lab", "Example Test Lab")
+def assessor(make_person):
+    """A second assessor of the lab that certified the sample device."""
+    return make_person("assessor-2", "lab", "Example Test Lab")
 
 
 def example_files(root: Path = EXAMPLE) -> dict[str, bytes]:
@@ -101,15 +64,3 @@ def logged_in(client, vendor):
     client.force_login(vendor.user)
     return client
 
-
-@pytest.fixture
-def certified(signed, lab):
-    """The sample device (Northwind Devices SmartPlug P1) certified in this registry by its lab, so the
-    registry's facts about the vendor hold a product with a certificate."""
-    from django.test import override_settings
-
-    from iotmark.registry import services
-
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        record, _ = services.upload_certificate(lab.user, signed.valid, signed.assessment)
-    return record

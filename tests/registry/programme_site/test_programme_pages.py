@@ -95,7 +95,7 @@ def test_kpis_equal_the_library_for_the_registry_facts(request, client, vendor, 
     from iotmark.programme.kpis import compute_kpis
 
     if with_certificate:
-        request.getfixturevalue("certified")
+        request.getfixturevalue("uploaded")
     facts, note = live_facts(stored.organisation)
     if facts is None:
         pytest.skip(f"KPIs need the registry's facts: {note}")
@@ -204,7 +204,7 @@ def test_admin_chooses_an_organisation_and_reads_but_does_not_upload(client, adm
     assert client.get("/programme?vendor=999999").status_code == 404
 
 
-def test_board_report_is_the_library_report_for_the_registry_facts(logged_in, stored, certified, workspace):
+def test_board_report_is_the_library_report_for_the_registry_facts(logged_in, stored, uploaded, workspace):
     from iotmark.programme.board import build_board
 
     facts, note = live_facts(stored.organisation)
