@@ -10,15 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from iotmark.registry import forms, services
 from iotmark.registry.models import ApiToken, Member
+from iotmark.registry.web import refused
 
 STATUS_TITLES = {"valid": "Valid certificate", "expired": "Expired certificate", "revoked": "Revoked certificate",
                  "unknown": "Unknown certificate"}
 LOGIN_URL = "/login"
 TOKEN_ROLES = (Member.Role.LAB, Member.Role.VENDOR)
-
-
-def refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    return render(request, "refused.html", {"message": message}, status=status)
 
 
 @require_GET

@@ -6,7 +6,6 @@ status (403 for a role that may not act, 404 for another organisation's object).
 
 from __future__ import annotations
 
-import functools
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,19 +17,9 @@ from iotmark.registry.enforcement import grounds as ground_checks
 from iotmark.registry.enforcement.models import Case, Ground
 from iotmark.registry.models import Organisation
 from iotmark.registry.services import RegistryError
+from iotmark.registry.web import refusals
 
 FILTER_STAGES = dict(Case.Stage.choices)
-
-
-def refusals(view):
-    """Render a RegistryError as a one-line page with its status instead of a traceback."""
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except RegistryError as exc:
-            return render(request, "enforcement/refused.html", {"message": str(exc)}, status=exc.status)
-    return wrapped
 
 
 def _role(request: HttpRequest) -> str:

@@ -26,20 +26,10 @@ from iotmark.registry.programme_site.summary import (MATURITY_MODELS, as_of_date
                                                     maturity_model)
 from iotmark.registry.programme_site.wording import say
 from iotmark.registry.services import RegistryError
+from iotmark.registry.web import refusals
 
 CHART_CACHE_SECONDS = 24 * 3600
 TREND_QUARTERS = 4
-
-
-def refusals(view):
-    """A RegistryError becomes a short page with its status and one line, never a traceback."""
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except RegistryError as exc:
-            return render(request, "programme_site/refused.html", {"message": str(exc)}, status=exc.status)
-    return wrapped
 
 
 def _vendor_query(request: HttpRequest, org: Organisation) -> str:
