@@ -6,6 +6,7 @@ and API. The in-process `db` transaction of the parent conftest does not reach t
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import signal
@@ -77,6 +78,23 @@ class LiveServer:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def stored_certificate_ids(database_url: str) -> list[str]:
+    """Certificate ids in a server's database, read directly (no Django, no server)."""
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite://")) as conn:
+            return [row[0] for row in conn.execute("SELECT cert_id FROM registry_certificate ORDER BY cert_id")]
+    import psycopg
+
+    from iotmark.registry.settings import database_config
+
+    config = database_config(database_url, Path("."))
+    with psycopg.connect(host=config["HOST"], port=config["PORT"], user=config["USER"],
+                         dbname=config["NAME"]) as conn:
+        return [row[0] for row in conn.execute("SELECT cert_id FROM registry_certificate ORDER BY cert_id")]
 
 
 def http_request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
@@ -204,9 +222,12 @@ def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     out = server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--password", password,
                      "--token")
     token = out.rsplit(":", 1)[1].strip()
-    server.cli("createuser", "inspector", "--role", "regulator", "--org", "Market Surveillance Office",
-               "--password", password)
-    server.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")
+    # Two commands on different organisations at once: each costs a couple of seconds of start-up.
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda args: server.cli(*args), [
+            ("createuser", "inspector", "--role", "regulator", "--org", "Market Surveillance Office",
+             "--password", password),
+            ("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")]))
     auth = {"Authorization": f"Bearer {token}"}
     made = _sign_variants(sample_bundle, signed.keys, server.url,
                           ["SmartPlug P1", "SmartPlug P2", "SmartPlug Mini", "SmartPlug Outdoor", "SmartPlug Pro"])
@@ -236,3 +257,9 @@ def launch_fails(tmp_path):
         return done.returncode, done.stderr
 
     return run
+
+
+@pytest.fixture(name="stored_certificate_ids")
+def stored_certificate_ids_fixture():
+    """`stored_certificate_ids(database_url)` for the tests (conftest functions are not importable)."""
+    return stored_certificate_ids
