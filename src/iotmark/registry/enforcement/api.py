@@ -90,15 +90,6 @@ class OutcomeIn(Schema):
     fine_currency: str = Field(default="", max_length=3)
 
 
-class ChoiceOut(Schema):
-    kind: str
-    label: str
-    provision: str = ""
-    certificate: str = ""
-    firmware: str = ""
-    report: str = ""
-
-
 class AttributionIn(Schema):
     product: int
     devices: int = Field(ge=1, le=MAX_DEVICES)
@@ -189,15 +180,14 @@ def open_case(request: HttpRequest, body: CaseIn):
     return Status(201, case_out(case))
 
 
-@router.get("/cases/grounds", auth=TokenAuth(), response={200: list[ChoiceOut], **ERRORS},
+@router.get("/cases/grounds", auth=TokenAuth(), response={200: list[ground_checks.Choice], **ERRORS},
             url_name="enforcement-api-ground-choices",
             summary="The grounds the registry's records support for a product (regulators)")
 def ground_choices(request: HttpRequest, product: int | None = None):
     services.regulator_member(request.auth)
     if product is None:
         raise RegistryError(400, "name the product: /api/v1/cases/grounds?product=ID")
-    return [ChoiceOut(kind=c.kind, label=c.label, provision=c.provision, certificate=c.certificate,
-                      firmware=c.firmware, report=c.report) for c in ground_checks.choices(services.product_by_id(product))]
+    return ground_checks.choices(services.product_by_id(product))
 
 
 @router.get("/cases/{case_id}", auth=TokenAuth(), response={200: CaseOut, **ERRORS}, url_name="enforcement-api-case",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from iotmark.registry import audit
 from iotmark.registry.enforcement import grounds as ground_checks
-from iotmark.registry.enforcement.models import Attribution, Case, CaseEvent, Ground, Incident
+from iotmark.registry.enforcement.models import Attribution, Case, CaseEvent, Incident
 from iotmark.registry.models import Member, Product
 from iotmark.registry.services import RegistryError, role_of
 
@@ -68,17 +68,21 @@ def regulator_member(user) -> Member:
     return member
 
 
+def _visible(user, objects: QuerySet, vendor_field: str, refusal: str) -> QuerySet:
+    """`objects` as this user may read them: regulators and admins all, vendor members those whose `vendor_field`
+    is their organisation; anyone else is refused (403) with `refusal`."""
+    member = _member(user)
+    if member is not None and member.role in (Member.Role.REGULATOR, Member.Role.ADMIN):
+        return objects
+    if member is not None and member.role == Member.Role.VENDOR and member.organisation is not None:
+        return objects.filter(**{vendor_field: member.organisation})
+    raise RegistryError(403, refusal)
+
+
 def visible_cases(user) -> QuerySet[Case]:
     """Cases this user may read: regulators and admins all, vendor members their own organisation's."""
-    member = _member(user)
-    cases = Case.objects.select_related("product__vendor", "regulator", "firmware", "certificate")
-    if member is None:
-        raise RegistryError(403, "cases are open to regulators and to the vendor concerned")
-    if member.role in (Member.Role.REGULATOR, Member.Role.ADMIN):
-        return cases
-    if member.role == Member.Role.VENDOR and member.organisation is not None:
-        return cases.filter(product__vendor=member.organisation)
-    raise RegistryError(403, "cases are open to regulators and to the vendor concerned")
+    return _visible(user, Case.objects.select_related("product__vendor", "regulator", "firmware", "certificate"),
+                    "product__vendor", "cases are open to regulators and to the vendor concerned")
 
 
 def case_for(user, case_id: int) -> Case:
@@ -91,15 +95,10 @@ def case_for(user, case_id: int) -> Case:
 
 def visible_incidents(user) -> QuerySet[Incident]:
     """Incidents this user may read: regulators and admins all, vendors those attributed to their products."""
-    member = _member(user)
-    if member is None:
-        raise RegistryError(403, "incidents are open to regulators and to the vendors they are attributed to")
-    incidents = Incident.objects.prefetch_related("attributions__product__vendor")
-    if member.role in (Member.Role.REGULATOR, Member.Role.ADMIN):
-        return incidents
-    if member.role == Member.Role.VENDOR and member.organisation is not None:
-        return incidents.filter(attributions__product__vendor=member.organisation).distinct()
-    raise RegistryError(403, "incidents are open to regulators and to the vendors they are attributed to")
+    # distinct: an incident attributed to two of the vendor's products would otherwise be listed twice
+    return _visible(user, Incident.objects.prefetch_related("attributions__product__vendor"),
+                    "attributions__product__vendor",
+                    "incidents are open to regulators and to the vendors they are attributed to").distinct()
 
 
 def incident_for(user, incident_id: str) -> Incident:
