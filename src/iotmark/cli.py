@@ -556,7 +556,8 @@ def demo_cmd(
         from iotmark.registry.server import serve as serve_registry
 
         try:
-            cert_id = publish_embedded(out / "certificate.json", out / "assessment.json", out / "issuer.pub")
+            cert_id = publish_embedded(out / "certificate.json", out / "assessment.json", out / "issuer.pub",
+                                       bundle=out / "bundle.json")
         except PublishError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -178,6 +178,7 @@ class Signed:
     other_key: str
     cert_id: str
     expired_id: str
+    bundle: str  # the evidence bundle the assessment was made from
 
 
 @pytest.fixture(scope="session")
@@ -202,7 +203,7 @@ def signed(tmp_path_factory) -> Signed:
         assessment=assessment.model_dump_json(by_alias=True),
         valid=certificate_bytes(valid).decode(), expired=certificate_bytes(expired).decode(),
         expired_issued=past, other_key=certificate_bytes(other).decode(),
-        cert_id=valid.id, expired_id=expired.id,
+        cert_id=valid.id, expired_id=expired.id, bundle=bundle.model_dump_json(by_alias=True),
     )
 
 

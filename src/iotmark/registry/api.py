@@ -32,6 +32,8 @@ api = NinjaAPI(title="iotmark registry", version="1", urls_namespace="registry-a
 class UploadIn(Schema):
     certificate: str = Field(description="the certificate file written by `iotmark certify`, verbatim")
     assessment: str = Field(description="the assessment JSON the certificate was issued for, verbatim")
+    bundle: str | None = Field(default=None, description="optional: the evidence bundle the assessment was made "
+                                                         "from (bundle.json, verbatim); shown in the report")
 
 
 class RevokeIn(Schema):
@@ -100,7 +102,8 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 def upload(request: HttpRequest, body: UploadIn):
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        record, created = services.upload_certificate(request.auth, body.certificate, body.assessment)
+        record, created = services.upload_certificate(request.auth, body.certificate, body.assessment,
+                                                      bundle_json=body.bundle)
         return Status(201 if created else 200, certificate_out(request, services.certificate_status(record.cert_id)))
 
     def answer(record, created: bool) -> tuple[int, dict]:
@@ -108,7 +111,7 @@ def upload(request: HttpRequest, body: UploadIn):
         return 201 if created else 200, out.model_dump(mode="json")
 
     status, stored = services.upload_idempotently(request.auth, key, hashlib.sha256(request.body).hexdigest(),
-                                                  body.certificate, body.assessment, answer)
+                                                  body.certificate, body.assessment, answer, bundle_json=body.bundle)
     return Status(status, stored)
 
 

@@ -19,9 +19,11 @@ def _fail(message: str) -> None:
 
 
 def _django(database: str | None) -> None:
-    from iotmark.registry.server import setup_django
+    """Configure Django and bring the database's tables up to date, so every command works on a fresh database."""
+    from iotmark.registry.server import migrate, setup_django
 
     setup_django(database)
+    migrate()
 
 
 @registry_app.command()

@@ -134,13 +134,15 @@ def publish(
                                         help="any unique string (up to 100 characters); retrying with the same key "
                                              "after a failure never uploads twice"),
     timeout: float = typer.Option(60, min=1, max=600, help="seconds to wait for the registry"),
+    bundle: Path = typer.Option(None, "--bundle", help="also share the evidence bundle the assessment was made from "
+                                                       "(its findings then show in the registry's public report)"),
 ) -> None:
     """Upload a signed certificate and its assessment to a registry; prints the page buyers verify it on."""
     from iotmark.registry.publish import PublishError
     from iotmark.registry.publish import publish as send
 
     try:
-        result = send(url, certificate, assessment, token, idempotency_key, timeout)
+        result = send(url, certificate, assessment, token, idempotency_key, timeout, bundle=bundle)
     except PublishError as exc:
         _fail(str(exc))
     typer.echo(("published " if result.created else "already registered ") + result.cert_id)

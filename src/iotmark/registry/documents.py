@@ -18,9 +18,15 @@ DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 REGISTRY_NOTE = (
     '<aside style="border:2px solid #1f3a5f;padding:.6rem .8rem;margin:1rem 0;font-family:system-ui,sans-serif">'
     "<strong>Copy held by the registry.</strong> This report is rebuilt from the assessment the lab uploaded with "
-    "certificate {cert_id}. The registry keeps the verdicts and their reasons, not the lab's raw evidence, so the "
-    "lists of individual findings are empty here; the lab keeps the evidence bundle "
+    "certificate {cert_id}. The lab did not share its evidence, so the registry keeps the verdicts and their "
+    "reasons and the lists of individual findings are empty here; the lab keeps the evidence bundle "
     "(sha256:{bundle_digest}).</aside>"
+)
+SHARED_NOTE = (
+    '<aside style="border:2px solid #1f3a5f;padding:.6rem .8rem;margin:1rem 0;font-family:system-ui,sans-serif">'
+    "<strong>Copy held by the registry.</strong> This report is rebuilt from the assessment and the evidence "
+    "bundle (sha256:{bundle_digest}) the lab uploaded with certificate {cert_id}; the registry checked that the "
+    "bundle is the one the assessment names.</aside>"
 )
 
 
@@ -67,11 +73,14 @@ def label_png(request: HttpRequest, cert_id: str) -> HttpResponse:
 def report_html(request: HttpRequest, cert_id: str) -> HttpResponse:
     from iotmark.report.html import render_html
 
-    _, certificate, assessment = _stored(cert_id)
-    # The registry holds no evidence bundle: an empty one with the assessed target stands in for it.
-    bundle = Bundle(target=assessment.target, created=assessment.assessed_at)
+    record, certificate, assessment = _stored(cert_id)
+    if record.bundle:  # checked against the assessment's bundle digest on upload
+        bundle, template = Bundle.model_validate_json(record.bundle), SHARED_NOTE
+    else:
+        # No evidence shared: an empty bundle with the assessed target stands in for it.
+        bundle, template = Bundle(target=assessment.target, created=assessment.assessed_at), REGISTRY_NOTE
     page = render_html(bundle, assessment, _with_registry_link(request, certificate))
     page = page.replace(bundle.digest(), assessment.bundle_digest)
-    note = REGISTRY_NOTE.format(cert_id=escape(certificate.id), bundle_digest=escape(assessment.bundle_digest))
+    note = template.format(cert_id=escape(certificate.id), bundle_digest=escape(assessment.bundle_digest))
     page = page.replace("<body>", "<body>\n" + note, 1)
     return _document(page, "text/html; charset=utf-8")

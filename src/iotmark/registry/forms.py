@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from iotmark.registry.services import MAX_ASSESSMENT_BYTES, MAX_CERTIFICATE_BYTES
+from iotmark.registry.services import MAX_ASSESSMENT_BYTES, MAX_BUNDLE_BYTES, MAX_CERTIFICATE_BYTES
 
 
 class TokenCreateForm(forms.Form):
@@ -28,12 +28,18 @@ def _text_of(upload, limit: int, what: str) -> str:
 class UploadForm(forms.Form):
     certificate = forms.FileField(label="Certificate file (certificate.json from iotmark certify)")
     assessment = forms.FileField(label="Assessment file (assessment.json it was issued for)")
+    bundle = forms.FileField(label="Evidence bundle (bundle.json the assessment was made from; optional, shown "
+                                   "in the public report)", required=False)
 
     def clean_certificate(self) -> str:
         return _text_of(self.cleaned_data["certificate"], MAX_CERTIFICATE_BYTES, "certificate")
 
     def clean_assessment(self) -> str:
         return _text_of(self.cleaned_data["assessment"], MAX_ASSESSMENT_BYTES, "assessment")
+
+    def clean_bundle(self) -> str:
+        upload = self.cleaned_data.get("bundle")
+        return _text_of(upload, MAX_BUNDLE_BYTES, "evidence bundle") if upload else ""
 
 
 class RevokeForm(forms.Form):

@@ -112,6 +112,8 @@ class Certificate(models.Model):
     assessment_digest = models.CharField(max_length=64)
     document = models.TextField(help_text="the signed certificate JSON exactly as uploaded")
     assessment = models.TextField(help_text="the assessment JSON the certificate's digest names")
+    bundle = models.TextField(blank=True, default="",
+                              help_text="the evidence bundle the assessment names by digest, when the lab shared it")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                     related_name="uploaded_certificates")
     uploaded = models.DateTimeField(auto_now_add=True)

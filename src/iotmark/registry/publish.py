@@ -11,6 +11,7 @@ from pathlib import Path
 
 MAX_CERTIFICATE_BYTES = 1024 * 1024
 MAX_ASSESSMENT_BYTES = 16 * 1024 * 1024
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 MAX_REPLY_BYTES = 1024 * 1024
 MAX_IDEMPOTENCY_KEY = 100
 TIMEOUT_SECONDS = 60
@@ -52,14 +53,17 @@ def _reply(response, url: str) -> dict:
 
 
 def publish(base_url: str, certificate: Path, assessment: Path, token: str, idempotency_key: str | None = None,
-            timeout: float = TIMEOUT_SECONDS) -> Published:
+            timeout: float = TIMEOUT_SECONDS, bundle: Path | None = None) -> Published:
     """POST the certificate and its assessment to BASE_URL/api/certificates with a lab's bearer token."""
     if not base_url.lower().startswith(("http://", "https://")):
         raise PublishError(f"{base_url}: the registry address must start with http:// or https://")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise PublishError(f"the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    body = json.dumps({"certificate": _read(certificate, MAX_CERTIFICATE_BYTES, "certificate"),
-                       "assessment": _read(assessment, MAX_ASSESSMENT_BYTES, "assessment")}).encode("utf-8")
+    payload = {"certificate": _read(certificate, MAX_CERTIFICATE_BYTES, "certificate"),
+               "assessment": _read(assessment, MAX_ASSESSMENT_BYTES, "assessment")}
+    if bundle is not None:
+        payload["bundle"] = _read(bundle, MAX_BUNDLE_BYTES, "evidence bundle")
+    body = json.dumps(payload).encode("utf-8")
     url = base_url.rstrip("/") + "/api/certificates"
     headers = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": f"Bearer {token}"}
     if idempotency_key:
@@ -85,7 +89,8 @@ def publish(base_url: str, certificate: Path, assessment: Path, token: str, idem
     return Published(data["id"], data["verify_url"], status == 201)
 
 
-def publish_embedded(certificate: Path, assessment: Path, public_key: Path, username: str = "demo-lab") -> str:
+def publish_embedded(certificate: Path, assessment: Path, public_key: Path, username: str = "demo-lab",
+                     bundle: Path | None = None) -> str:
     """Store a certificate in the embedded registry (IOTMARK_HOME or IOTMARK_DATABASE_URL) through the same
     upload service as the API: the lab user and its key are set up if missing. Returns the certificate id."""
     from iotmark.registry.server import migrate, setup_django
@@ -103,8 +108,10 @@ def publish_embedded(certificate: Path, assessment: Path, public_key: Path, user
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             user = services.create_user(username, None, "lab", signed.issuer)
-        record, _ = services.upload_certificate(user, _read(certificate, MAX_CERTIFICATE_BYTES, "certificate"),
-                                                _read(assessment, MAX_ASSESSMENT_BYTES, "assessment"))
+        record, _ = services.upload_certificate(
+            user, _read(certificate, MAX_CERTIFICATE_BYTES, "certificate"),
+            _read(assessment, MAX_ASSESSMENT_BYTES, "assessment"),
+            bundle_json=_read(bundle, MAX_BUNDLE_BYTES, "evidence bundle") if bundle is not None else None)
     except services.RegistryError as exc:
         raise PublishError(f"the embedded registry refused the certificate: {exc}") from None
     return record.cert_id

@@ -20,9 +20,14 @@ from pydantic import ValidationError
 
 from iotmark.assess.certificate import key_id, load_public_key, read_certificate, verify_certificate
 from iotmark.inputs import InputError, describe_validation_error
-from iotmark.model import Assessment
+from iotmark.model import Assessment, Bundle
 from iotmark.registry import audit
-from iotmark.registry.publish import MAX_ASSESSMENT_BYTES, MAX_CERTIFICATE_BYTES, MAX_IDEMPOTENCY_KEY
+from iotmark.registry.publish import (
+    MAX_ASSESSMENT_BYTES,
+    MAX_BUNDLE_BYTES,
+    MAX_CERTIFICATE_BYTES,
+    MAX_IDEMPOTENCY_KEY,
+)
 from iotmark.registry.models import (
     ApiToken,
     Certificate,
@@ -171,12 +176,13 @@ def _lab_member(user) -> Member:
 
 
 def upload_certificate(user, certificate_json: str, assessment_json: str,
-                       today: dt.date | None = None) -> tuple[Certificate, bool]:
-    """Check and store a signed certificate and its assessment; returns (record, created).
+                       today: dt.date | None = None, bundle_json: str | None = None) -> tuple[Certificate, bool]:
+    """Check and store a signed certificate and its assessment (and, optionally, the evidence bundle);
+    returns (record, created).
 
     The signature must verify against a trusted key of the uploader's own lab, the certificate must be valid
-    today, and the assessment must be the one the certificate's digest names. Uploading the same bytes again
-    returns the stored record unchanged.
+    today, the assessment must be the one the certificate's digest names, and a bundle must be the one the
+    assessment's bundle digest names. Uploading the same certificate again returns the stored record unchanged.
     """
     member = _lab_member(user)
     raw = certificate_json.encode("utf-8")
@@ -208,6 +214,7 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
         raise RegistryError(400, describe_validation_error("assessment", exc)) from None
     if assessment.digest() != cert.assessment_digest:
         raise RegistryError(422, "the assessment is not the one this certificate was issued for (digests differ)")
+    bundle_json = _checked_bundle(bundle_json, assessment) if bundle_json else ""
     existing = Certificate.objects.filter(cert_id=cert.id).first()
     if existing is not None:
         if existing.document == certificate_json:
@@ -227,14 +234,27 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
                 device_class=cert.device_class, standard=cert.standard, standard_version=cert.standard_version,
                 level=cert.level, level_name=cert.level_name, meets_class=cert.meets_class, issued=cert.issued,
                 expires=cert.expires, summary=list(cert.summary), assessment_digest=cert.assessment_digest,
-                document=certificate_json, assessment=assessment_json, uploaded_by=user)
+                document=certificate_json, assessment=assessment_json, bundle=bundle_json, uploaded_by=user)
             audit.record(user, "certificate.upload", record, {
                 "cert_id": cert.id, "vendor": vendor.name, "model": product.model, "firmware": firmware.version,
-                "level": cert.level, "key_id": cert.key_id,
+                "level": cert.level, "key_id": cert.key_id, "with_bundle": bool(bundle_json),
                 "document_sha256": hashlib.sha256(raw).hexdigest()}, object_type="certificate")
     except IntegrityError:
         raise RegistryError(409, f"certificate {cert.id} was registered by a concurrent upload") from None
     return record, True
+
+
+def _checked_bundle(bundle_json: str, assessment: Assessment) -> str:
+    """The evidence bundle, if it is the one the assessment was made from (its content digest)."""
+    if len(bundle_json.encode("utf-8")) > MAX_BUNDLE_BYTES:
+        raise RegistryError(413, f"evidence bundle is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB")
+    try:
+        bundle = Bundle.model_validate_json(bundle_json)
+    except ValidationError as exc:
+        raise RegistryError(400, describe_validation_error("bundle", exc)) from None
+    if bundle.digest() != assessment.bundle_digest:
+        raise RegistryError(422, "the evidence bundle is not the one this assessment was made from (digests differ)")
+    return bundle_json
 
 
 def _stored_answer(user, key: str, body_sha256: str) -> tuple[int, dict] | None:
@@ -248,7 +268,8 @@ def _stored_answer(user, key: str, body_sha256: str) -> tuple[int, dict] | None:
 
 
 def upload_idempotently(user, key: str, body_sha256: str, certificate_json: str, assessment_json: str,
-                        answer: Callable[[Certificate, bool], tuple[int, dict]]) -> tuple[int, dict]:
+                        answer: Callable[[Certificate, bool], tuple[int, dict]],
+                        bundle_json: str | None = None) -> tuple[int, dict]:
     """upload_certificate under a client's Idempotency-Key: the first request's answer (from `answer`) is stored
     with the certificate in one transaction; the same key and body later get that answer again, the same key
     with another body a 422."""
@@ -259,7 +280,7 @@ def upload_idempotently(user, key: str, body_sha256: str, certificate_json: str,
         return stored
     try:
         with _atomic():
-            record, created = upload_certificate(user, certificate_json, assessment_json)
+            record, created = upload_certificate(user, certificate_json, assessment_json, bundle_json=bundle_json)
             status, body = answer(record, created)
             with _atomic():
                 IdempotentRequest.objects.create(user=user, key=key, body_sha256=body_sha256, status=status,

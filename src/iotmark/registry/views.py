@@ -75,7 +75,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 record, created = services.upload_certificate(request.user, form.cleaned_data["certificate"],
-                                                              form.cleaned_data["assessment"])
+                                                              form.cleaned_data["assessment"],
+                                                              bundle_json=form.cleaned_data["bundle"] or None)
                 result, status = {"record": record, "created": created}, 201 if created else 200
             except services.RegistryError as exc:
                 error, status = str(exc), exc.status

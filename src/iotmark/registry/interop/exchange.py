@@ -12,7 +12,7 @@ from django.db import router, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from iotmark.model import Assessment
+from iotmark.model import Assessment, Bundle
 from iotmark.model import Certificate as SignedCertificate
 from iotmark.registry import audit
 from iotmark.registry.interop import cta2120
@@ -36,8 +36,11 @@ def certificate_record(row: Certificate) -> dict[str, Any]:
     """The CTA-2120 record of one stored certificate (stored rows are immutable, so modified == uploaded)."""
     cert = SignedCertificate.model_validate_json(row.document)
     assessment = Assessment.model_validate_json(row.assessment)
+    # The vendor declaration comes with the evidence bundle when the lab shared it (checked against the
+    # assessment's bundle digest on upload).
+    declaration = Bundle.model_validate_json(row.bundle).declaration if row.bundle else None
     return cta2120.build_record(cert, assessment, tested_by=row.issuer_key.organisation.name,
-                                created=row.uploaded, modified=row.uploaded)
+                                created=row.uploaded, modified=row.uploaded, declaration=declaration)
 
 
 def withdrawn_since(since: dt.datetime, today: dt.date | None = None) -> list[dict[str, Any]]:
