@@ -193,3 +193,20 @@ def test_cli_refuses_a_malformed_file_in_one_line(cli_registry, tmp_path, databa
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: {bad}: not an incident file: invalid JSON")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_incident_page_shows_the_playbook_response_and_overdue_cra_reports(client, regulator, product,
+                                                                                  incident_file):
+    from iotmark.mitigate.incidents import Incident as ResponseRecord
+    from iotmark.mitigate.incidents import deadlines
+
+    assert api_import(client, regulator, import_body(incident_file, product)).status_code == 201
+    record = ResponseRecord.model_validate_json(incident_file.read_text())
+    client.force_login(regulator.user)
+    page = client.get(f"/incidents/{record.id}").content.decode()
+    assert "Response by playbook" in page and f"0 of {len(record.tasks)} tasks done" in page
+    assert all(task.title in page and task.owner in page for task in record.tasks)
+    due = [d for d in deadlines(record) if d.due is not None]
+    # Opened on 2026-03-01 with nothing sent: every report with a fixed due time is overdue by now.
+    assert due and all(d.overdue for d in due)
+    assert page.count('<strong class="error">overdue</strong>') == len(due)

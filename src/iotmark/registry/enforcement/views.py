@@ -169,7 +169,23 @@ def incident_detail(request: HttpRequest, incident_id: str) -> HttpResponse:
         attributions = attributions.filter(product__vendor=member.organisation)
     return render(request, "enforcement/incident.html", {
         "incident": incident, "attributions": attributions, "is_regulator": regulator,
-        "attribute_form": forms.AttributeForm() if regulator else None})
+        "attribute_form": forms.AttributeForm() if regulator else None, "response": _response(incident)})
+
+
+def _response(incident) -> dict | None:
+    """The response as the imported incident file records it: playbook tasks with owners, the timeline, and the
+    EU CRA Art. 14 reports with their deadlines (overdue judged now, on what the file says was sent)."""
+    from pydantic import ValidationError
+
+    from iotmark.mitigate.incidents import Incident as ResponseRecord
+    from iotmark.mitigate.incidents import deadlines
+
+    try:
+        record = ResponseRecord.model_validate_json(incident.document)
+    except ValidationError:
+        return None
+    return {"record": record, "deadlines": deadlines(record),
+            "tasks_done": sum(1 for t in record.tasks if t.done), "tasks": len(record.tasks)}
 
 
 @require_POST
