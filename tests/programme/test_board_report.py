@@ -88,6 +88,7 @@ def test_risk_figures_match_the_fair_engine_for_the_same_bundle(inputs) -> None:
 def test_missing_inputs_show_not_available_instead_of_estimates(inputs, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     shutil.copytree(WORKSPACE, workspace)
+    (workspace / "board.yaml").unlink()  # the example's fleet figures: without them recall cannot be priced
     html = tmp_path / "board.html"
     made = run_iotmark("programme", "report", workspace, "--facts", workspace / "registry-facts.json", "--out", html)
     assert made.returncode == 0, made.stderr
