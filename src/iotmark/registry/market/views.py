@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET
 
 from iotmark.registry.market import search as product_search
 from iotmark.registry.services import RegistryError
+from iotmark.registry.web import refused
 
 
 def error_page(request: HttpRequest, exc: RegistryError) -> HttpResponse:
-    return render(request, "market/error.html", {"message": str(exc)}, status=exc.status)
+    return refused(request, str(exc), exc.status)
 
 
 def device_class_names() -> dict[str, str]:
