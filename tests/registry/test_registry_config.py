@@ -24,8 +24,10 @@ HOME = Path("/srv/iotmark-home")
 
 
 def test_without_a_database_url_the_registry_uses_sqlite_in_iotmark_home():
-    assert database_config(None, HOME) == {"ENGINE": "django.db.backends.sqlite3",
-                                           "NAME": "/srv/iotmark-home/registry.sqlite3"}
+    config = database_config(None, HOME)
+    assert (config["ENGINE"], config["NAME"]) == ("django.db.backends.sqlite3", "/srv/iotmark-home/registry.sqlite3")
+    # Writers queue for the lock instead of failing when a server and a command write at once.
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE" and config["OPTIONS"]["timeout"] >= 10
 
 
 def test_a_postgresql_url_is_split_into_django_settings():
@@ -149,3 +151,26 @@ def test_serve_migrates_an_empty_database_and_answers(request, database, tmp_pat
     assert body["status"] == "unknown"
     if database == "sqlite":
         assert (tmp_path / "registry.sqlite3").is_file()
+
+
+def test_two_commands_writing_to_one_sqlite_registry_at_once_both_succeed(tmp_path, database):
+    """A deferred SQLite transaction that reads and then writes fails at once ("database is locked") when another
+    writer holds the lock; with IMMEDIATE transactions the second writer waits its turn."""
+    if database != "sqlite":
+        pytest.skip("the commands write to their own SQLite file; once is enough")
+    from concurrent.futures import ThreadPoolExecutor
+
+    iotmark = str(Path(sys.executable).with_name("iotmark"))
+    env = {**os.environ, "IOTMARK_HOME": str(tmp_path)}
+    url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    assert subprocess.run([iotmark, "registry", "migrate", "--database", url], env=env, capture_output=True,
+                          timeout=120).returncode == 0
+
+    def create(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run([iotmark, "registry", "createuser", name, "--role", "regulator", "--org", f"Office {name}",
+                               "--password", "a long enough password", "--database", url],
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(create, ["a1", "a2", "a3", "a4"]))
+    assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr[-300:] for r in results]

@@ -19,11 +19,17 @@ def _fail(message: str) -> None:
 
 
 def _django(database: str | None) -> None:
-    """Configure Django and bring the database's tables up to date, so every command works on a fresh database."""
+    """Configure Django and, when the database lacks migrations (a fresh one), apply them, so every command works
+    on a fresh database; an up-to-date database is only read, so a running server is not disturbed."""
     from iotmark.registry.server import migrate, setup_django
 
     setup_django(database)
-    migrate()
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        migrate()
 
 
 @registry_app.command()

@@ -25,13 +25,18 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 def database_config(url: str | None, home: Path) -> dict[str, object]:
     """One Django DATABASES entry from IOTMARK_DATABASE_URL, or the embedded SQLite file when it is unset."""
+    # SQLite lets one writer in at a time. Transactions take the write lock when they begin (IMMEDIATE), so a
+    # server and a command (or two commands) writing at once wait for each other, up to `timeout` seconds, instead
+    # of one failing at once when it upgrades a read to a write; WAL lets readers go on while one writes.
+    sqlite_options = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(home / "registry.sqlite3")}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(home / "registry.sqlite3"),
+                "OPTIONS": sqlite_options}
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         if not parts.path or parts.path == "/":
             raise ImproperlyConfigured("IOTMARK_DATABASE_URL: a sqlite URL needs a file path (sqlite:///path/to/db)")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path)}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path), "OPTIONS": sqlite_options}
     if parts.scheme not in ("postgresql", "postgres"):
         raise ImproperlyConfigured(f"IOTMARK_DATABASE_URL: unsupported scheme {parts.scheme!r}; "
                                    "use postgresql://user:password@host:port/name or sqlite:///path")
