@@ -541,3 +541,22 @@ def test_versioned_file_name_must_match_its_version(data_copy):
     (data_copy / "etsi-en-303-645@3.1.1.yaml").rename(data_copy / "etsi-en-303-645@9.9.yaml")
     with pytest.raises(CatalogError, match=r"^catalog file etsi-en-303-645@9\.9\.yaml: standard id 'etsi-en-303-645' does not match"):
         catalog.list_standards()
+
+
+def test_a_cold_catalog_loaded_by_many_threads_at_once_gives_every_thread_the_same_classes():
+    """Servers answer concurrent requests in threads; the first load must happen once, not race."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from iotmark.catalog import loader
+
+    loader._clear_caches()
+    start = threading.Barrier(8)
+
+    def load(_):
+        start.wait()
+        return sorted(loader.load_device_classes())
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(load, range(8)))
+    assert all(r == results[0] for r in results) and "consumer-low" in results[0]

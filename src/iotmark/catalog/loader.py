@@ -7,6 +7,7 @@ risk tiers and iotmark's certification ladder. Everything is validated when firs
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -16,6 +17,25 @@ from pydantic import ValidationError
 
 from iotmark.catalog.types import CatalogError, Level, Mapping, Provision, Standard
 from iotmark.model import DEFAULT_STANDARD, DeviceClass
+
+# The catalog is loaded once per process and then shared; servers call it from many threads at once. One lock
+# makes the first load happen once, so every thread sees the same Standard objects.
+_LOAD_LOCK = threading.RLock()
+
+
+def _loaded_once(maxsize: int):
+    """functools.lru_cache whose calls hold the catalog lock (a cold cache is filled by one thread only)."""
+    def wrap(function):
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def call(*args):
+            with _LOAD_LOCK:
+                return cached(*args)
+
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return call
+    return wrap
 
 MAPPINGS_FILE = "mappings.yaml"
 DEVICE_CLASSES_FILE = "device-classes.yaml"
@@ -123,7 +143,7 @@ def _version_key(version: str) -> tuple[Any, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
-@functools.lru_cache(maxsize=1)
+@_loaded_once(maxsize=1)
 def _standards() -> dict[str, list[Standard]]:
     """Every standard file, parsed and checked, grouped by id: the default version first, then newest to oldest.
 
@@ -166,7 +186,7 @@ def list_standards() -> list[Standard]:
     return [s for _, stds in sorted(_standards().items()) for s in stds]
 
 
-@functools.lru_cache(maxsize=64)
+@_loaded_once(maxsize=64)
 def load_standard(ref: str) -> Standard:
     """A standard by `id` (its default version, else the newest) or `id@version`, e.g. `etsi-en-303-645@3.1.1`."""
     sid, _, version = ref.strip().partition("@")
@@ -254,13 +274,13 @@ def _with_levels(std: Standard, levels: list[Level]) -> Standard:
     return Standard.model_validate(data)
 
 
-@functools.lru_cache(maxsize=8)
+@_loaded_once(maxsize=8)
 def _levels(standard: str) -> tuple[Level, ...]:
     std = load_standard(standard)
     raw = _read_levels_file()
     if raw is None or raw[0] != std.id:
         raise CatalogError(f"no certification levels are defined for '{std.id}'")
-    if std is not load_standard(std.id):
+    if std.ref != load_standard(std.id).ref:
         raise CatalogError(f"certification levels are defined for {load_standard(std.id).ref} only, not {std.ref}")
     return tuple(raw[1])
 
@@ -286,7 +306,7 @@ def _split(qualified_id: str) -> tuple[str, str]:
     return sid, pid
 
 
-@functools.lru_cache(maxsize=1)
+@_loaded_once(maxsize=1)
 def _mappings() -> tuple[Mapping, ...]:
     raw = _read_yaml(MAPPINGS_FILE)
     if not isinstance(raw, dict) or not isinstance(raw.get("mappings"), list):
@@ -370,7 +390,7 @@ def fully_covered(standard_from: str, satisfied: Iterable[str], standard_to: str
 # ---------------------------------------------------------------- device classes
 
 
-@functools.lru_cache(maxsize=1)
+@_loaded_once(maxsize=1)
 def _device_classes() -> dict[str, DeviceClass]:
     raw = _read_yaml(DEVICE_CLASSES_FILE)
     if not isinstance(raw, dict) or not isinstance(raw.get("device_classes"), list):
