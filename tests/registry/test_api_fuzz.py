@@ -7,7 +7,6 @@ like the other registry tests; examples per operation are few to keep the file f
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import schemathesis
@@ -23,37 +22,7 @@ from schemathesis.checks import (
 )
 
 EXAMPLES_PER_OPERATION = 10
-# A bug this test found, reported to the owner of the shared NinjaAPI (registry core). The fuzz test lets only
-# answers of exactly this shape through its status and schema checks (they are 4xx, so the no-5xx check still
-# covers them); the test_known_bug_* tests below reproduce it as strict expected failures, so fixing it turns
-# them into errors that say to delete this exemption.
-NINJA_422_BUG = ("registry api: a request that fails validation gets django-ninja's default 422 whose `detail` is "
-                 "a list of pydantic errors, while operations declare 422 as ErrorOut with a string `detail` or do "
-                 "not declare 422 at all (one ValidationError handler on the shared NinjaAPI would fix all of them)")
-
-
-def _is_ninja_validation_answer(response) -> bool:
-    if response.status_code != 422:
-        return False
-    try:
-        detail = json.loads(response.content).get("detail")
-    except (ValueError, AttributeError):
-        return False
-    return isinstance(detail, list)
-
-
-def _unless_known_bug(check):
-    def checked(ctx, response, case):
-        if _is_ninja_validation_answer(response):
-            return None
-        return check(ctx, response, case)
-
-    checked.__name__ = check.__name__
-    return checked
-
-
-CHECKS = [not_a_server_error, content_type_conformance, _unless_known_bug(status_code_conformance),
-          _unless_known_bug(response_schema_conformance)]
+CHECKS = [not_a_server_error, content_type_conformance, status_code_conformance, response_schema_conformance]
 
 
 def in_test_transaction(app):
@@ -100,14 +69,15 @@ def _declared_statuses(operation: str) -> dict[str, object]:
     return schema.raw_schema["paths"][path][method.lower()]["responses"]
 
 
-@pytest.mark.xfail(strict=True, reason=NINJA_422_BUG)
-def test_known_bug_upload_validation_error_matches_declared_error_body(client, lab):
+def test_a_body_that_does_not_validate_gets_one_line_naming_the_field(client, lab):
+    """This test once found django-ninja's default 422 (a list of pydantic errors) where every operation
+    declares a string `detail`."""
     response = client.post("/api/certificates", "{}", content_type="application/json", **lab.headers)
     assert response.status_code == 422
-    assert isinstance(response.json()["detail"], str)
+    assert response.json()["detail"] == "invalid request: certificate: field required; assessment: field required"
 
 
-@pytest.mark.xfail(strict=True, reason=NINJA_422_BUG)
-def test_known_bug_records_bad_page_size_answers_a_declared_status(client):
+def test_a_query_value_of_the_wrong_type_answers_a_declared_status(client):
     response = client.get("/api/v1/records", {"page_size": "null"})
-    assert str(response.status_code) in _declared_statuses("GET /api/v1/records")
+    assert response.status_code == 422 and str(response.status_code) in _declared_statuses("GET /api/v1/records")
+    assert response.json()["detail"].startswith("invalid request: page_size: ")

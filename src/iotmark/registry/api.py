@@ -11,7 +11,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema, Status
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
@@ -26,7 +26,26 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(title="iotmark registry", version="1", urls_namespace="registry-api")
+# What every operation answers when its parameters or body do not validate (see `invalid_request`).
+INVALID_REQUEST_RESPONSE = {
+    "description": "The request does not match the operation's parameters or body; `detail` says which field.",
+    "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}},
+}
+
+
+class RegistryAPI(NinjaAPI):
+    """The registry's API: every operation's schema documents the 422 a request that does not validate gets."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                operation.setdefault("responses", {})["422"] = INVALID_REQUEST_RESPONSE
+        return schema
+
+
+api = RegistryAPI(title="iotmark registry", version="1", urls_namespace="registry-api")
 
 
 class UploadIn(Schema):
@@ -84,6 +103,18 @@ def certificate_out(request: HttpRequest, status: services.Status) -> Certificat
 @api.exception_handler(services.RegistryError)
 def registry_error(request: HttpRequest, exc: services.RegistryError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError):
+    """One line naming the fields that did not validate, instead of django-ninja's list of pydantic errors."""
+    places = {"body", "query", "path", "form", "file", "header", "cookie", "payload"}
+    parts = []
+    for error in exc.errors[:5]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if str(part) not in places) or "request"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).lower()}")
+    more = f" (and {len(exc.errors) - 5} more)" if len(exc.errors) > 5 else ""
+    return api.create_response(request, {"detail": "invalid request: " + "; ".join(parts) + more}, status=422)
 
 
 @api.exception_handler(RecursionError)
