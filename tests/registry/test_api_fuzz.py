@@ -74,7 +74,7 @@ def test_a_body_that_does_not_validate_gets_one_line_naming_the_field(client, la
     declares a string `detail`."""
     response = client.post("/api/certificates", "{}", content_type="application/json", **lab.headers)
     assert response.status_code == 422
-    assert response.json()["detail"] == "invalid request: certificate: field required; assessment: field required"
+    assert response.json()["detail"] == "invalid request: certificate: Field required; assessment: Field required"
 
 
 def test_a_query_value_of_the_wrong_type_answers_a_declared_status(client):

@@ -141,3 +141,23 @@ def test_the_openapi_schema_lists_the_endpoints(client):
     # the other registry apps add their own paths under /api/v1/
     assert {path: set(schema["paths"][path]) for path in core if path in schema["paths"]} == core
     assert all(path.startswith("/api/v1/") for path in set(schema["paths"]) - set(core))
+
+
+def test_the_verify_apis_one_query_answer_equals_the_full_status_in_every_state(signed, lab):
+    """The verify API reads its answer with one hand-written query; it must say exactly what the pages say."""
+    import datetime as dt
+
+    from iotmark.registry import services
+
+    services.upload_certificate(lab.user, signed.valid, signed.assessment)
+    services.upload_certificate(lab.user, signed.expired, signed.assessment, today=signed.expired_issued)
+    ids = [signed.cert_id, signed.expired_id, "no-such-certificate", "x" * 200]
+    days = [dt.date.today(), dt.date(2000, 1, 1)]
+    for cert_id in ids:
+        for day in days:
+            full, fast = services.certificate_status(cert_id, day), services.verify_status(cert_id, day)
+            assert (fast.status, fast.summary, fast.facts) == (full.status, full.summary, full.facts)
+    services.revoke_certificate(lab.user, signed.cert_id, "Hard-coded password found.")
+    full, fast = services.certificate_status(signed.cert_id), services.verify_status(signed.cert_id)
+    assert fast.status == "revoked" and (fast.summary, fast.facts) == (full.summary, full.facts)
+    assert fast.facts.revocation_reason == "Hard-coded password found."

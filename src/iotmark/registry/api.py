@@ -87,16 +87,14 @@ class CertificateOut(Schema):
 def certificate_out(request: HttpRequest, status: services.Status) -> CertificateOut:
     out = CertificateOut(id=status.cert_id, status=status.status, summary=status.summary,
                          verify_url=request.build_absolute_uri(f"/verify/{status.cert_id}"))
-    record = status.certificate
-    if record is not None:
-        firmware = record.firmware
-        out.level, out.level_name, out.device_class = record.level, record.level_name, record.device_class
-        out.vendor, out.model = firmware.product.vendor.name, firmware.product.model
-        out.firmware_version, out.support_until = firmware.version, firmware.support_until
-        out.standard, out.issuer = record.standard, record.issuer
-        out.issued, out.expires, out.known_issues = record.issued, record.expires, list(record.summary)
-    if status.revocation is not None:
-        out.revoked_on, out.revocation_reason = status.revocation.date, status.revocation.reason
+    facts = status.facts
+    if facts is not None:
+        out.level, out.level_name, out.device_class = facts.level, facts.level_name, facts.device_class
+        out.vendor, out.model = facts.vendor, facts.model
+        out.firmware_version, out.support_until = facts.firmware_version, facts.support_until
+        out.standard, out.issuer = facts.standard, facts.issuer
+        out.issued, out.expires, out.known_issues = facts.issued, facts.expires, facts.known_issues
+        out.revoked_on, out.revocation_reason = facts.revoked_on, facts.revocation_reason
     return out
 
 
@@ -112,7 +110,8 @@ def invalid_request(request: HttpRequest, exc: ValidationError):
     parts = []
     for error in exc.errors[:5]:
         where = ".".join(str(part) for part in error.get("loc", ()) if str(part) not in places) or "request"
-        parts.append(f"{where}: {str(error.get('msg', 'invalid')).lower()}")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     more = f" (and {len(exc.errors) - 5} more)" if len(exc.errors) > 5 else ""
     return api.create_response(request, {"detail": "invalid request: " + "; ".join(parts) + more}, status=422)
 
@@ -150,8 +149,8 @@ def upload(request: HttpRequest, body: UploadIn):
          url_name="api-certificate",
          summary="A certificate's status: valid, expired, revoked or unknown")
 def certificate(request: HttpRequest, cert_id: str):
-    status = services.certificate_status(cert_id)
-    return Status(404 if status.certificate is None else 200, certificate_out(request, status))
+    status = services.verify_status(cert_id)
+    return Status(404 if status.facts is None else 200, certificate_out(request, status))
 
 
 @api.get("/v1/certificates/{cert_id}/verify", auth=None, response={200: CertificateOut, 404: CertificateOut},
