@@ -365,9 +365,10 @@ def _decide(cert_id: str, facts: Facts | None, today: dt.date) -> Status:
         return Status(cert_id, "unknown", UNKNOWN_SUMMARY)
     device = f"{facts.vendor} {facts.model} (firmware {facts.firmware_version})"
     if facts.revoked_on is not None:
+        reason = (facts.revocation_reason or "").rstrip(".")
         return Status(cert_id, "revoked", f"The certificate for the {device} was revoked on "
-                                          f"{facts.revoked_on.isoformat()}: {(facts.revocation_reason or '').rstrip('.')}. "
-                                          "Do not rely on its label.", facts=facts)
+                                          f"{facts.revoked_on.isoformat()}: {reason}. Do not rely on its label.",
+                      facts=facts)
     if today < facts.issued:
         return Status(cert_id, "unknown", f"The certificate for the {device} only takes effect on "
                                           f"{facts.issued.isoformat()}.", facts=facts)
