@@ -149,8 +149,21 @@ def _max_level(assessment: Assessment | None) -> int | None:
     return max(level.level for level in assessment.levels)
 
 
-def render_label_svg(certificate: Certificate, assessment: Assessment | None = None) -> str:
-    """The label as an SVG document (str). `assessment` only adds "of N" to the level and the level bar."""
+def _withdrawn_band(notice: str) -> list[str]:
+    """A veil over the whole label and a red band across it: the registry no longer vouches for this label."""
+    return [
+        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff" fill-opacity="0.72"/>',
+        f'<g transform="rotate(-30 {WIDTH / 2:g} {HEIGHT / 2:g})">',
+        f'<rect x="-60" y="{HEIGHT / 2 - 34:g}" width="{WIDTH + 120}" height="68" fill="{RED}"/>',
+        _text(WIDTH / 2 - _width(notice, 30, bold=True) / 2, HEIGHT / 2 + 11, notice, 30, fill="#ffffff", bold=True),
+        "</g>",
+    ]
+
+
+def render_label_svg(certificate: Certificate, assessment: Assessment | None = None,
+                     withdrawn: str | None = None) -> str:
+    """The label as an SVG document (str). `assessment` only adds "of N" to the level and the level bar;
+    `withdrawn` (e.g. "REVOKED") is stamped across a label the registry no longer vouches for."""
     cert, target = certificate, certificate.target
     top = _max_level(assessment)
     level_text = f"Level {cert.level}" + (f" of {top}" if top else "")
@@ -168,7 +181,8 @@ def render_label_svg(certificate: Certificate, assessment: Assessment | None = N
 
     title = f"iotmark security label: {_clean(device)}, {level_text} ({_clean(cert.level_name)})"
     desc = (
-        f"{_clean(device)}, {_clean(firmware)}. {level_text}, {_clean(cert.level_name)}. {meets[1]}. "
+        (f"{_clean(withdrawn)}: do not rely on this label. " if withdrawn else "")
+        + f"{_clean(device)}, {_clean(firmware)}. {level_text}, {_clean(cert.level_name)}. {meets[1]}. "
         f"Security updates until {updates_until}. Certificate valid until {valid_until}. "
         + (f"Top issues: {'; '.join(issues)}. " if issues else "")
         + f"Verify at {_clean(cert.verify_url)}."
@@ -238,15 +252,17 @@ def render_label_svg(certificate: Certificate, assessment: Assessment | None = N
         _text(MARGIN, qr_y + 106, "Signed" if cert.signature else "NOT SIGNED: not a valid label", 10,
               fill=MUTED if cert.signature else RED, bold=not cert.signature),
         f'<rect x="1.5" y="1.5" width="{WIDTH - 3}" height="{HEIGHT - 3}" rx="15" fill="none" stroke="{NAVY}" stroke-width="3"/>',
+        *(_withdrawn_band(_clean(withdrawn)) if withdrawn else []),
         "</g>",
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
 
 
-def render_label_png(certificate: Certificate, assessment: Assessment | None = None, scale: float = 2.0) -> bytes:
+def render_label_png(certificate: Certificate, assessment: Assessment | None = None, scale: float = 2.0,
+                     withdrawn: str | None = None) -> bytes:
     """The label as PNG bytes, `scale` times 400x560 pixels."""
     import cairosvg  # loads cairo; only when a PNG is asked for
 
-    svg = render_label_svg(certificate, assessment).encode("utf-8")
+    svg = render_label_svg(certificate, assessment, withdrawn).encode("utf-8")
     return cairosvg.svg2png(bytestring=svg, scale=scale, background_color="white")

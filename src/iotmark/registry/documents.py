@@ -53,12 +53,21 @@ def _document(body: bytes | str, content_type: str) -> HttpResponse:
     return response
 
 
+def _withdrawn(cert_id: str) -> str | None:
+    """What to stamp across the label when the registry no longer vouches for it (revoked, expired)."""
+    status = services.verify_status(cert_id)
+    if status.status == "revoked":
+        return f"REVOKED {status.facts.revoked_on.isoformat()}"
+    return "EXPIRED" if status.status == "expired" else None
+
+
 @require_GET
 def label_svg(request: HttpRequest, cert_id: str) -> HttpResponse:
     from iotmark.assess.label import render_label_svg
 
     _, certificate, assessment = _stored(cert_id)
-    return _document(render_label_svg(_with_registry_link(request, certificate), assessment), "image/svg+xml")
+    svg = render_label_svg(_with_registry_link(request, certificate), assessment, _withdrawn(cert_id))
+    return _document(svg, "image/svg+xml")
 
 
 @require_GET
@@ -66,7 +75,8 @@ def label_png(request: HttpRequest, cert_id: str) -> HttpResponse:
     from iotmark.assess.label import render_label_png
 
     _, certificate, assessment = _stored(cert_id)
-    return _document(render_label_png(_with_registry_link(request, certificate), assessment), "image/png")
+    png = render_label_png(_with_registry_link(request, certificate), assessment, withdrawn=_withdrawn(cert_id))
+    return _document(png, "image/png")
 
 
 @require_GET

@@ -57,3 +57,16 @@ def test_the_verify_page_shows_the_label_and_links_the_report(client, uploaded):
 def test_an_unknown_id_is_not_found(client, uploaded, path):
     assert client.get(path.format("iotm-20260101-0000000000000000")).status_code == 404
     assert client.get(path.format("x" * 500)).status_code == 404
+
+
+def test_a_revoked_certificates_label_is_stamped_revoked_and_a_valid_one_is_not(client, uploaded, lab):
+    from iotmark.registry import services
+
+    assert "REVOKED" not in client.get(f"/labels/{uploaded.cert_id}.svg").content.decode()
+    services.revoke_certificate(lab.user, uploaded.cert_id, "Hard-coded password found.")
+    revocation_day = services.verify_status(uploaded.cert_id).facts.revoked_on.isoformat()
+    svg = client.get(f"/labels/{uploaded.cert_id}.svg").content.decode()
+    assert f">REVOKED {revocation_day}</text>" in svg
+    assert f'<desc id="label-desc">REVOKED {revocation_day}: do not rely on this label.' in svg
+    png = client.get(f"/labels/{uploaded.cert_id}.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
