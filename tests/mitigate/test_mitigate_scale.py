@@ -92,3 +92,22 @@ def test_flow_folder_on_workers_equals_serial(tmp_path):
     assert cli_serial.exit_code == cli_parallel.exit_code == 0
     assert cli_parallel.stdout == cli_serial.stdout
     assert json.loads(cli_serial.stdout) == serial
+
+
+def _pid_after_a_pause(chunk):
+    import os
+    import time
+
+    time.sleep(0.4)  # long enough that one process cannot take both tasks one after the other unnoticed
+    return [os.getpid() for _ in chunk]
+
+
+def test_each_worker_process_gets_its_own_task():
+    """Dask's processes scheduler batches up to six ready tasks per worker unless told otherwise; with one coarse
+    task per worker that ran everything in one process."""
+    import os
+
+    from iotmark.mitigate.scale import map_chunks
+
+    pids = map_chunks(_pid_after_a_pause, ["a", "b"], workers=2, chunks_per_worker=1)
+    assert len(set(pids)) == 2 and os.getpid() not in pids

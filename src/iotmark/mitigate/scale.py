@@ -76,8 +76,10 @@ def map_chunks(func: Callable[[list[Any]], list[Any]], items: Sequence[Any], wor
         # fork (where the platform has it) starts workers without re-importing anything, and they inherit
         # whatever per-process caches the parent already built (e.g. the YANG data model).
         context = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # chunksize=1: the processes scheduler otherwise hands up to six ready tasks to one worker as a batch,
+        # so our few coarse tasks (one per worker) all ran in one process, one after another.
         with dask.config.set({"multiprocessing.context": context}):
-            parts = dask.compute(*tasks, scheduler="processes", num_workers=workers)
+            parts = dask.compute(*tasks, scheduler="processes", num_workers=workers, chunksize=1)
     return [result for part in parts for result in part]
 
 
