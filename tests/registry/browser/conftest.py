@@ -218,6 +218,13 @@ def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     """One seeded registry process per database engine, shared by the browser scenarios."""
     folder = tmp_path_factory.mktemp(f"site-{database}")
     server = start_server(folder / "home", server_database(database, request, folder / "database"))
+    try:
+        yield _seed_site(server, signed, sample_bundle, folder)
+    finally:  # also when seeding fails: no server process outlives the session
+        server.stop()
+
+
+def _seed_site(server: LiveServer, signed, sample_bundle, folder: Path) -> Site:
     password = "a long browser test password"
     out = server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--password", password,
                      "--token")
@@ -242,9 +249,8 @@ def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     upload.mkdir()
     (upload / "certificate.json").write_text(made[4][1], encoding="utf-8")
     (upload / "assessment.json").write_text(made[4][2], encoding="utf-8")
-    yield Site(server, "assessor", "inspector", password, made[0][0], revoked, [m[0]["id"] for m in made[:3]],
-               upload / "certificate.json", upload / "assessment.json")
-    server.stop()
+    return Site(server, "assessor", "inspector", password, made[0][0], revoked, [m[0]["id"] for m in made[:3]],
+                upload / "certificate.json", upload / "assessment.json")
 
 
 @pytest.fixture
