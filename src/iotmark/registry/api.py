@@ -85,17 +85,16 @@ class CertificateOut(Schema):
 
 
 def certificate_out(request: HttpRequest, status: services.Status) -> CertificateOut:
-    out = CertificateOut(id=status.cert_id, status=status.status, summary=status.summary,
-                         verify_url=request.build_absolute_uri(f"/verify/{status.cert_id}"))
+    fields: dict = {}
     facts = status.facts
-    if facts is not None:
-        out.level, out.level_name, out.device_class = facts.level, facts.level_name, facts.device_class
-        out.vendor, out.model = facts.vendor, facts.model
-        out.firmware_version, out.support_until = facts.firmware_version, facts.support_until
-        out.standard, out.issuer = facts.standard, facts.issuer
-        out.issued, out.expires, out.known_issues = facts.issued, facts.expires, facts.known_issues
-        out.revoked_on, out.revocation_reason = facts.revoked_on, facts.revocation_reason
-    return out
+    if facts is not None:  # one constructor call: setting fields one by one costs a validation each
+        fields = {"level": facts.level, "level_name": facts.level_name, "device_class": facts.device_class,
+                  "vendor": facts.vendor, "model": facts.model, "firmware_version": facts.firmware_version,
+                  "support_until": facts.support_until, "standard": facts.standard, "issuer": facts.issuer,
+                  "issued": facts.issued, "expires": facts.expires, "known_issues": facts.known_issues,
+                  "revoked_on": facts.revoked_on, "revocation_reason": facts.revocation_reason}
+    return CertificateOut(id=status.cert_id, status=status.status, summary=status.summary,
+                          verify_url=request.build_absolute_uri(f"/verify/{status.cert_id}"), **fields)
 
 
 @api.exception_handler(services.RegistryError)
