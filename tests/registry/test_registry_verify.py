@@ -161,3 +161,23 @@ def test_the_verify_apis_one_query_answer_equals_the_full_status_in_every_state(
     full, fast = services.certificate_status(signed.cert_id), services.verify_status(signed.cert_id)
     assert fast.status == "revoked" and (fast.summary, fast.facts) == (full.summary, full.facts)
     assert fast.facts.revocation_reason == "Hard-coded password found."
+
+
+def test_the_verify_path_answers_exactly_as_the_documented_api_operation(client, signed, lab):
+    """/api/v1/certificates/{id}/verify is served ahead of the API framework for speed; its answers must be the
+    ones the OpenAPI-documented operation (/api/certificates/{id}) gives, in every state."""
+    from iotmark.registry import services
+
+    services.upload_certificate(lab.user, signed.valid, signed.assessment)
+
+    def both(cert_id: str):
+        fast, documented = client.get(f"/api/v1/certificates/{cert_id}/verify"), client.get(f"/api/certificates/{cert_id}")
+        assert fast.status_code == documented.status_code and fast["Content-Type"] == "application/json"
+        assert fast.json() == documented.json()
+        return fast
+
+    assert both(signed.cert_id).json()["status"] == "valid"
+    assert both("no-such-certificate").status_code == 404
+    services.revoke_certificate(lab.user, signed.cert_id, "Hard-coded password found.")
+    assert both(signed.cert_id).json()["revocation_reason"] == "Hard-coded password found."
+    assert client.post(f"/api/v1/certificates/{signed.cert_id}/verify").status_code == 405

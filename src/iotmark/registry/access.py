@@ -28,6 +28,7 @@ ACCESS = {
     "api-certificate-upload": _API_POST,
     "api-certificate": EVERYONE,
     "api-certificate-verify": EVERYONE,
+    "api-verify-fast": EVERYONE,  # the same answer as api-certificate-verify, routed ahead of the API framework
     "api-certificate-revoke": _API_POST,
     "openapi-json": EVERYONE,
     "openapi-view": EVERYONE,
