@@ -163,6 +163,9 @@ def db(database):
         transaction.set_rollback(True)
         atomic.__exit__(None, None, None)
         ContentType.objects.clear_cache()
+        from iotmark.registry.services import forget_verify_answers
+
+        forget_verify_answers()  # what the verify API cached belonged to the rolled-back test
 
 
 @dataclass

@@ -181,3 +181,26 @@ def test_the_verify_path_answers_exactly_as_the_documented_api_operation(client,
     services.revoke_certificate(lab.user, signed.cert_id, "Hard-coded password found.")
     assert both(signed.cert_id).json()["revocation_reason"] == "Hard-coded password found."
     assert client.post(f"/api/v1/certificates/{signed.cert_id}/verify").status_code == 405
+
+
+def test_the_verify_api_reads_each_certificate_once_per_cache_period_and_a_revocation_shows_at_once(
+        client, signed, lab, monkeypatch):
+    from iotmark.registry import services
+    from iotmark.registry.models import FirmwareVersion
+
+    services.upload_certificate(lab.user, signed.valid, signed.assessment)
+    path = f"/api/v1/certificates/{signed.cert_id}/verify"
+    first = client.get(path)
+    assert first.json()["support_until"] == "2030-06-30" and first["Cache-Control"] == "public, max-age=5"
+    # A change made behind the registry's services is seen only when the cached facts run out ...
+    FirmwareVersion.objects.update(support_until="2031-01-31")
+    assert client.get(path).json()["support_until"] == "2030-06-30"
+    monkeypatch.setattr(services, "VERIFY_CACHE_SECONDS", 0.0)
+    assert client.get(path).json()["support_until"] == "2030-06-30"  # still the entry stored with 5 s to live
+    services.forget_verify_answers(signed.cert_id)
+    assert client.get(path).json()["support_until"] == "2031-01-31"
+    monkeypatch.setattr(services, "VERIFY_CACHE_SECONDS", 5.0)
+    client.get(path)
+    # ... while a revocation through the registry clears the entry at once.
+    services.revoke_certificate(lab.user, signed.cert_id, "Hard-coded password found.")
+    assert client.get(path).json()["status"] == "revoked"

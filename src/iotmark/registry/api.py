@@ -118,8 +118,10 @@ def verify_answer(request: HttpRequest, cert_id: str) -> JsonResponse:
     documented operation below, which a test holds it to."""
     if request.method not in ("GET", "HEAD"):
         return JsonResponse({"detail": "Method not allowed"}, status=405)
-    status = services.verify_status(cert_id)
-    return JsonResponse(certificate_fields(request, status), status=404 if status.facts is None else 200)
+    status = services.verify_status_cached(cert_id)
+    response = JsonResponse(certificate_fields(request, status), status=404 if status.facts is None else 200)
+    response["Cache-Control"] = f"public, max-age={services.VERIFY_CACHE_SECONDS:.0f}"
+    return response
 
 
 @api.exception_handler(services.RegistryError)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,7 @@ def upload_certificate(user, certificate_json: str, assessment_json: str,
                 level=cert.level, level_name=cert.level_name, meets_class=cert.meets_class, issued=cert.issued,
                 expires=cert.expires, summary=list(cert.summary), assessment_digest=cert.assessment_digest,
                 document=certificate_json, assessment=assessment_json, bundle=bundle_json, uploaded_by=user)
+            _forget_now_and_at_commit(cert.id)
             audit.record(user, "certificate.upload", record, {
                 "cert_id": cert.id, "vendor": vendor.name, "model": product.model, "firmware": firmware.version,
                 "level": cert.level, "key_id": cert.key_id, "with_bundle": bool(bundle_json),
@@ -314,6 +316,7 @@ def revoke_certificate(user, cert_id: str, reason: str, today: dt.date | None = 
         raise RegistryError(409, f"certificate {cert_id} was already revoked on {record.revocation.date.isoformat()}")
     try:
         with _atomic():
+            _forget_now_and_at_commit(cert_id)
             revocation = Revocation.objects.create(certificate=record, reason=reason[:1000],
                                                    date=today or dt.date.today(), revoked_by=user)
             audit.record(user, "certificate.revoke", record, {"cert_id": cert_id, "reason": revocation.reason,
@@ -421,16 +424,54 @@ def _as_date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def _stored_facts(cert_id: str) -> Facts | None:
+    if len(cert_id) > MAX_ID_LENGTH:
+        return None
+    with connections[router.db_for_read(Certificate)].cursor() as cursor:
+        cursor.execute(_FACTS_SQL, [cert_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    issues = json.loads(row[11]) if isinstance(row[11], (str, bytes)) else row[11]
+    return Facts(row[0], row[1], row[2], _as_date(row[3]), row[4], row[5], row[6], row[7], row[8],
+                 _as_date(row[9]), _as_date(row[10]), list(issues or []), _as_date(row[12]), row[13])
+
+
 def verify_status(cert_id: str, today: dt.date | None = None) -> Status:
     """The same status as certificate_status, from one query, without the record (for the verify API)."""
-    row = None
-    if len(cert_id) <= MAX_ID_LENGTH:
-        with connections[router.db_for_read(Certificate)].cursor() as cursor:
-            cursor.execute(_FACTS_SQL, [cert_id])
-            row = cursor.fetchone()
-    facts = None
-    if row is not None:
-        issues = json.loads(row[11]) if isinstance(row[11], (str, bytes)) else row[11]
-        facts = Facts(row[0], row[1], row[2], _as_date(row[3]), row[4], row[5], row[6], row[7], row[8],
-                      _as_date(row[9]), _as_date(row[10]), list(issues or []), _as_date(row[12]), row[13])
+    return _decide(cert_id, _stored_facts(cert_id), today or dt.date.today())
+
+
+# The verify API answers the label's QR code, the registry's busiest request. Each server process keeps what it read
+# for a few seconds (the status itself is decided afresh on every request, so expiry shows at once); an upload or
+# revocation clears its entry in the process that made it, and other processes see it within VERIFY_CACHE_SECONDS.
+VERIFY_CACHE_SECONDS = 5.0
+_VERIFY_CACHE_LIMIT = 20_000
+_verify_cache: dict[str, tuple[float, Facts | None]] = {}
+
+
+def forget_verify_answers(cert_id: str | None = None) -> None:
+    """Drop one certificate's cached facts (or all of them)."""
+    if cert_id is None:
+        _verify_cache.clear()
+    else:
+        _verify_cache.pop(cert_id, None)
+
+
+def _forget_now_and_at_commit(cert_id: str) -> None:
+    forget_verify_answers(cert_id)
+    transaction.on_commit(lambda: forget_verify_answers(cert_id), using=router.db_for_write(Certificate))
+
+
+def verify_status_cached(cert_id: str, today: dt.date | None = None) -> Status:
+    """verify_status, reading the database at most once per VERIFY_CACHE_SECONDS per certificate id."""
+    now = time.monotonic()
+    hit = _verify_cache.get(cert_id)
+    if hit is not None and hit[0] > now:
+        facts = hit[1]
+    else:
+        facts = _stored_facts(cert_id)
+        if len(_verify_cache) >= _VERIFY_CACHE_LIMIT:
+            _verify_cache.clear()
+        _verify_cache[cert_id] = (now + VERIFY_CACHE_SECONDS, facts)
     return _decide(cert_id, facts, today or dt.date.today())
