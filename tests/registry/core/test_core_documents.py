@@ -70,3 +70,11 @@ def test_a_revoked_certificates_label_is_stamped_revoked_and_a_valid_one_is_not(
     assert f'<desc id="label-desc">REVOKED {revocation_day}: do not rely on this label.' in svg
     png = client.get(f"/labels/{uploaded.cert_id}.png")
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_expired_certificates_label_is_stamped_expired(client, signed, lab):
+    from iotmark.registry import services
+
+    services.upload_certificate(lab.user, signed.expired, signed.assessment, today=signed.expired_issued)
+    svg = client.get(f"/labels/{signed.expired_id}.svg").content.decode()
+    assert ">EXPIRED</text>" in svg and "REVOKED" not in svg
