@@ -7,8 +7,9 @@ CLI can print one line and exit 2 instead of a traceback.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -17,6 +18,7 @@ MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
 
 M = TypeVar("M", bound=BaseModel)
+_JSON_START = re.compile(rb"[ \t\r\n]*[\[{]")  # JSON's own whitespace, then an array or object
 
 
 class InputError(ValueError):
@@ -51,6 +53,56 @@ def nesting_depth(value: Any, limit: int) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+JsonFailure = Literal["too_large", "not_utf8", "syntax", "number_too_long", "too_deep"]
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class JsonInputError(InputError):
+    """JSON bytes that `load_json_bytes` refused. `kind` says why; the other attributes carry the facts a caller
+    needs to word its own message (unset ones are None). The default message is one line without a file name."""
+
+    def __init__(self, kind: JsonFailure, message: str, *, limit: int | None = None, size: int | None = None,
+                 byte: int | None = None, line: int | None = None, column: int | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.limit = limit  # bytes for too_large, levels for too_deep
+        self.size = size  # too_large: the input's length in bytes
+        self.byte = byte  # not_utf8: offset of the first bad byte in the input (a skipped BOM counts)
+        self.line, self.column = line, column  # syntax: where the JSON decoder stopped (1-based)
+        self.detail = detail  # syntax / number_too_long: the decoder's own words
+
+
+def load_json_bytes(data: bytes, *, max_bytes: int | None, max_depth: int, allow_bom: bool = False) -> Any:
+    """Parse untrusted JSON bytes: at most `max_bytes` (None: the caller's reader already limited them), UTF-8, at
+    most `max_depth` lists/objects deep, else `JsonInputError`. A leading UTF-8 BOM is skipped only with
+    `allow_bom`. NaN, Infinity and -Infinity are accepted as floats (Python's json does, and so did every caller
+    before this parser was shared); integers longer than Python's digit limit are refused. Never raises
+    RecursionError: a nesting bomb deeper than the interpreter's stack is reported as too_deep."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise JsonInputError("too_large", f"JSON is {len(data)} bytes; the limit is {max_bytes}",
+                             limit=max_bytes, size=len(data))
+    skipped = len(UTF8_BOM) if allow_bom and data.startswith(UTF8_BOM) else 0
+    try:
+        text = str(memoryview(data)[skipped:], "utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonInputError("not_utf8", f"not UTF-8 at byte {exc.start + skipped}", byte=exc.start + skipped) from None
+    too_deep = JsonInputError("too_deep", f"JSON nested deeper than {max_depth} levels", limit=max_depth)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JsonInputError("syntax", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                             line=exc.lineno, column=exc.colno, detail=exc.msg) from None
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:  # an integer past sys.get_int_max_str_digits(); the decoder gives no position
+        detail = str(exc).split(";")[0]
+        raise JsonInputError("number_too_long", f"invalid JSON: {detail}", detail=detail) from None
+    if nesting_depth(value, max_depth) > max_depth:
+        raise too_deep
+    return value
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:
@@ -89,18 +141,21 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
 def read_structured(path: Path, max_bytes: int = MAX_BYTES) -> Any:
     """Parse a JSON or YAML file (by content: JSON first) with size and depth limits."""
     raw = read_bytes(path, max_bytes)
+    if _JSON_START.match(raw):
+        try:
+            return load_json_bytes(raw, max_bytes=None, max_depth=MAX_DEPTH)
+        except JsonInputError as exc:
+            if exc.kind == "not_utf8":
+                raise InputError(f"{path}: not UTF-8 text (byte {exc.byte})") from None
+            if exc.kind == "too_deep":
+                raise InputError(f"{path}: nesting deeper than {MAX_DEPTH} levels") from None
+            raise InputError(f"{path}: {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    stripped = text.lstrip()
     try:
-        if stripped.startswith(("{", "[")):
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - SafeLoader subclass
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - SafeLoader subclass
     except RecursionError:
         raise InputError(f"{path}: nesting deeper than {MAX_DEPTH} levels") from None
     except yaml.YAMLError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from iotmark import __version__
-from iotmark.inputs import InputError, nesting_depth, read_limited
+from iotmark.inputs import InputError, JsonInputError, load_json_bytes, read_limited
 from iotmark.model import Component, Evidence, EvidenceSource, Finding
 from iotmark.vulns import Advisory, VersionError, VulnDB, identify
 
@@ -64,17 +63,14 @@ def _load(path: Path) -> tuple[Any, bytes]:
     except InputError as exc:
         raise SbomError(f"{path.name}: {exc}") from None
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise SbomError(f"{path.name}: not UTF-8 text; expected a JSON SBOM") from None
-    except RecursionError:
-        raise SbomError(f"{path.name}: JSON nested too deeply; expected at most {MAX_DEPTH} levels") from None
-    except json.JSONDecodeError as exc:
-        raise SbomError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except ValueError as exc:  # e.g. integers beyond Python's digit limit
-        raise SbomError(f"{path.name}: not valid JSON ({exc})") from None
-    if nesting_depth(doc, MAX_DEPTH) > MAX_DEPTH:
-        raise SbomError(f"{path.name}: JSON nested too deeply; expected at most {MAX_DEPTH} levels")
+        doc = load_json_bytes(data, max_bytes=None, max_depth=MAX_DEPTH, allow_bom=True)
+    except JsonInputError as exc:
+        if exc.kind == "not_utf8":
+            raise SbomError(f"{path.name}: not UTF-8 text; expected a JSON SBOM") from None
+        if exc.kind == "too_deep":
+            raise SbomError(f"{path.name}: JSON nested too deeply; expected at most {MAX_DEPTH} levels") from None
+        at = f" at line {exc.line} column {exc.column}" if exc.kind == "syntax" else ""
+        raise SbomError(f"{path.name}: not valid JSON ({exc.detail}{at})") from None
     return doc, data
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from iotmark.inputs import InputError, nesting_depth
+from iotmark.inputs import InputError, JsonInputError, load_json_bytes
 from iotmark.inputs import read_limited as _read_limited
 
 MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -26,20 +25,12 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
 
 
 def parse_json(data: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON bytes, refusing invalid UTF-8, syntax errors and nesting past `max_depth`."""
+    """Parse JSON bytes, refusing invalid UTF-8, syntax errors and nesting past `max_depth` (a BOM is a syntax
+    error). The size was limited by whoever read the bytes."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"not UTF-8 at byte {exc.start}") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise BadInput(f"JSON nested deeper than {max_depth} levels") from None
-    if nesting_depth(value, max_depth) > max_depth:
-        raise BadInput(f"JSON nested deeper than {max_depth} levels")
-    return value
+        return load_json_bytes(data, max_bytes=None, max_depth=max_depth)
+    except JsonInputError as exc:  # its own words are this module's: "not UTF-8 at byte N", "invalid JSON at ..."
+        raise BadInput(str(exc)) from None
 
 
 def load_json_file(path: Path, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, Field, ValidationError
 
-from iotmark.inputs import nesting_depth
+from iotmark.inputs import JsonInputError, load_json_bytes
 from iotmark.vulns.advisory import Advisory, AffectedRange
 from iotmark.vulns.cvss import cvss3_base_score, severity_for_score
 from iotmark.vulns.db import STORE_SCHEMA, VulnDataError, VulnImportError, parse_advisories, user_data_dir
@@ -81,22 +81,20 @@ class _Stats:
 # ---------------------------------------------------------------- reading inputs with limits
 
 
-def _check_depth(doc: Any, where: str) -> None:
-    if nesting_depth(doc, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise VulnImportError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
-
-
 def _parse_json(data: bytes, where: str) -> Any:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise VulnImportError(f"{where}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise VulnImportError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise VulnImportError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    _check_depth(doc, where)
-    return doc
+        return load_json_bytes(data, max_bytes=MAX_IMPORT_BYTES, max_depth=MAX_JSON_DEPTH, allow_bom=True)
+    except JsonInputError as exc:
+        if exc.kind == "too_large":
+            raise VulnImportError(f"{where}: over the 512 MiB import limit") from None
+        if exc.kind == "not_utf8":
+            raise VulnImportError(f"{where}: not UTF-8 text") from None
+        if exc.kind == "too_deep":
+            raise VulnImportError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        if exc.kind == "syntax":
+            at = f"line {exc.line} column {exc.column}"
+            raise VulnImportError(f"{where}: not valid JSON ({exc.detail} at {at})") from None
+        raise VulnImportError(f"{where}: not valid JSON ({exc.detail})") from None
 
 
 def _read_limited(path: Path) -> bytes:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from iotmark.inputs import nesting_depth
+from iotmark.inputs import JsonInputError, load_json_bytes
 from iotmark.model import Assessment, Declaration
 from iotmark.model import Certificate as SignedCertificate
 
@@ -141,20 +141,24 @@ def parse_list(raw: bytes, what: str = "document") -> dict[str, Any]:
 
 
 def _parse_list(raw: bytes, what: str) -> dict[str, Any]:
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise RecordError(f"{what} is {len(raw)} bytes; the limit is {MAX_DOCUMENT_BYTES}")
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise RecordError(f"{what} is not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"{what} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise RecordError(f"{what} is nested more than {MAX_DEPTH} levels deep") from None
-    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
-        raise RecordError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        data = load_json_bytes(raw, max_bytes=MAX_DOCUMENT_BYTES, max_depth=MAX_DEPTH)
+    except JsonInputError as exc:
+        raise RecordError(_json_refusal(exc, what)) from None
     validate_list(data)
     return data
+
+
+def _json_refusal(exc: JsonInputError, what: str) -> str:
+    if exc.kind == "too_large":
+        return f"{what} is {exc.size} bytes; the limit is {exc.limit}"
+    if exc.kind == "not_utf8":
+        return f"{what} is not UTF-8 text (byte {exc.byte})"
+    if exc.kind == "too_deep":
+        return f"{what} is nested more than {exc.limit} levels deep"
+    if exc.kind == "syntax":
+        return f"{what} is not valid JSON: line {exc.line} column {exc.column}: {exc.detail}"
+    return f"{what} is not valid JSON: {exc.detail}"
 
 
 def timestamp(value: dt.datetime) -> str:
