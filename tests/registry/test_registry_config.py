@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from servers import IOTMARK, serving
 from typer.testing import CliRunner
 
 from iotmark.registry.cli import registry_app
@@ -116,39 +113,14 @@ def test_the_cli_module_imports_no_django():
             and m.count(".") > 2] == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_serve_migrates_an_empty_database_and_answers(request, database, tmp_path):
-    env = dict(os.environ, IOTMARK_HOME=str(tmp_path))
-    env.pop("IOTMARK_DATABASE_URL", None)
+def test_serve_migrates_an_empty_database_named_by_the_environment_and_answers(request, database, tmp_path):
+    env = {}
     if database == "postgresql":
         env["IOTMARK_DATABASE_URL"] = request.getfixturevalue("postgres_server").create_database("iotmark_serve")
-    port = _free_port()
-    code = f"from iotmark.registry.server import serve; serve('127.0.0.1', {port})"
-    server = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/api/certificates/iotm-20260101-0000000000000000"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5)
-            except urllib.error.HTTPError as answer:
-                status, body = answer.code, json.loads(answer.read())
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("registry server did not start: " + server.stdout.read().decode(errors="replace"))
-                time.sleep(0.2)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving(tmp_path, env=env) as server:
+        status, body = server.get("/api/certificates/iotm-20260101-0000000000000000")
     assert status == 404
-    assert body["status"] == "unknown"
+    assert json.loads(body)["status"] == "unknown"
     if database == "sqlite":
         assert (tmp_path / "registry.sqlite3").is_file()
 
@@ -160,15 +132,14 @@ def test_two_commands_writing_to_one_sqlite_registry_at_once_both_succeed(tmp_pa
         pytest.skip("the commands write to their own SQLite file; once is enough")
     from concurrent.futures import ThreadPoolExecutor
 
-    iotmark = str(Path(sys.executable).with_name("iotmark"))
     env = {**os.environ, "IOTMARK_HOME": str(tmp_path)}
     url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
-    assert subprocess.run([iotmark, "registry", "migrate", "--database", url], env=env, capture_output=True,
+    assert subprocess.run([*IOTMARK, "registry", "migrate", "--database", url], env=env, capture_output=True,
                           timeout=120).returncode == 0
 
     def create(name: str) -> subprocess.CompletedProcess:
-        return subprocess.run([iotmark, "registry", "createuser", name, "--role", "regulator", "--org", f"Office {name}",
-                               "--password", "a long enough password", "--database", url],
+        return subprocess.run([*IOTMARK, "registry", "createuser", name, "--role", "regulator", "--org",
+                               f"Office {name}", "--password", "a long enough password", "--database", url],
                               env=env, capture_output=True, text=True, timeout=120)
 
     with ThreadPoolExecutor(4) as pool:

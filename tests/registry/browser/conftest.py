@@ -5,80 +5,14 @@ and API. The in-process `db` transaction of the parent conftest does not reach t
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-# The console script installed next to this interpreter (the package has no __main__).
-IOTMARK = [str(Path(sys.executable).with_name("iotmark"))]
-READY_SECONDS = 60
-STOP_SECONDS = 40
-_database_numbers = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    """A running registry process: its URL, database, scratch home and log."""
-
-    process: subprocess.Popen
-    url: str
-    database_url: str | None
-    home: Path
-    log: Path
-    env: dict[str, str] = field(repr=False, default_factory=dict)
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        return http_request(self.url + path, headers=headers)
-
-    def post_json(self, path: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        return http_request(self.url + path, json.dumps(body).encode(),
-                            {"Content-Type": "application/json", **(headers or {})})
-
-    def cli(self, *args: str) -> str:
-        """Run an `iotmark registry ...` command against this server's database; its standard output."""
-        extra = ["--database", self.database_url] if self.database_url else []
-        done = subprocess.run([*IOTMARK, "registry", *args, *extra], env=self.env, capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, f"iotmark registry {' '.join(args)} failed: {done.stderr}"
-        return done.stdout
-
-    def children(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
-
-    def stop(self) -> int:
-        """SIGTERM, then the exit status (killed and failed if it does not stop in time)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                pytest.fail(f"server did not stop within {STOP_SECONDS} s of SIGTERM:\n{self.log_text()}")
-        return self.process.returncode
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
+from servers import IOTMARK, LiveServer, server_database, server_env, serving, start_server
 
 def stored_certificate_ids(database_url: str) -> list[str]:
     """Certificate ids in a server's database, read directly (no Django, no server)."""
@@ -95,59 +29,6 @@ def stored_certificate_ids(database_url: str) -> list[str]:
     with psycopg.connect(host=config["HOST"], port=config["PORT"], user=config["USER"],
                          dbname=config["NAME"]) as conn:
         return [row[0] for row in conn.execute("SELECT cert_id FROM registry_certificate ORDER BY cert_id")]
-
-
-def http_request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                 timeout: float = 30) -> tuple[int, bytes]:
-    """(status, body) of one request; HTTP errors are answers, not exceptions."""
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def server_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IOTMARK_", "DJANGO_"))}
-    env.update(IOTMARK_HOME=str(home), IOTMARK_SECRET_KEY="live-test-secret-key-not-for-production-use-0123456789")
-    return env
-
-
-def start_server(home: Path, database_url: str | None, *options: str) -> LiveServer:
-    """Start `iotmark serve` with the options and wait until it answers; fails with its log if it does not."""
-    home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log = home / "server.log"
-    env = server_env(home)
-    command = [*IOTMARK, "serve", "--host", "127.0.0.1", "--port", str(port), *options]
-    if database_url:
-        command += ["--database", database_url]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = LiveServer(process, f"http://127.0.0.1:{port}", database_url, home, log, env)
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"iotmark serve exited with {process.returncode}:\n{server.log_text()}")
-        try:
-            if server.get("/api/openapi.json")[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    pytest.fail(f"iotmark serve did not answer within {READY_SECONDS} s:\n{server.log_text()}")
-
-
-def server_database(engine: str, request, folder: Path) -> str:
-    """A new, empty database URL of this engine for a server process: a SQLite file in the folder, or a new
-    database on the session's PostgreSQL server."""
-    if engine != "postgresql":
-        folder.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{folder / 'registry.sqlite3'}"
-    return request.getfixturevalue("postgres_server").create_database(
-        f"iotmark_live_{os.getpid()}_{next(_database_numbers)}")
 
 
 @pytest.fixture
@@ -168,9 +49,7 @@ def launch(tmp_path):
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        server.kill()
 
 
 @dataclass
@@ -217,11 +96,9 @@ def _sign_variants(bundle, keys: Path, base_url: str, models: list[str]) -> list
 def site(database, request, signed, sample_bundle, tmp_path_factory) -> Site:
     """One seeded registry process per database engine, shared by the browser scenarios."""
     folder = tmp_path_factory.mktemp(f"site-{database}")
-    server = start_server(folder / "home", server_database(database, request, folder / "database"))
-    try:
+    # Stopped also when seeding fails: no server process outlives the session.
+    with serving(folder / "home", server_database(database, request, folder / "database")) as server:
         yield _seed_site(server, signed, sample_bundle, folder)
-    finally:  # also when seeding fails: no server process outlives the session
-        server.stop()
 
 
 def _seed_site(server: LiveServer, signed, sample_bundle, folder: Path) -> Site:

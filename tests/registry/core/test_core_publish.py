@@ -3,8 +3,6 @@ registry the way `iotmark demo --serve` does."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,23 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, serving
 from typer.testing import CliRunner
 
 from iotmark.registry.cli import registry_app
-
-IOTMARK = [sys.executable, "-m", "iotmark.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _run(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(IOTMARK + args, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -37,34 +22,11 @@ def registry_server(signed, tmp_path_factory):
     """A registry served by `iotmark serve` on a free port, SQLite in a scratch IOTMARK_HOME, with a lab
     assessor whose key is trusted; yields (base URL, the assessor's token)."""
     home = tmp_path_factory.mktemp("served-registry")
-    env = {k: v for k, v in os.environ.items() if k not in ("IOTMARK_DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env["IOTMARK_HOME"] = str(home)
-    database = f"sqlite:///{home}/registry.sqlite3"
-    _run(["registry", "migrate", "--database", database], env)
-    _run(["registry", "trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab",
-          "--database", database], env)
-    out = _run(["registry", "createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--no-password",
-                "--token", "--database", database], env)
-    token = out.rsplit(": ", 1)[1].strip()
-    port = _free_port()
-    server = subprocess.Popen(IOTMARK + ["serve", "--port", str(port), "--database", database], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=5)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("registry did not start: " + server.stdout.read().decode(errors="replace"))
-            time.sleep(0.2)
-    try:
-        yield base, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving(home, f"sqlite:///{home}/registry.sqlite3") as server:
+        server.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")
+        out = server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab", "--no-password",
+                         "--token")
+        yield server.url, out.rsplit(": ", 1)[1].strip()
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +76,7 @@ def test_publish_reports_the_registrys_refusal_in_one_line(registry_server, file
 
 
 def test_publish_to_a_closed_port_or_a_bad_address_fails_in_one_line(files):
-    closed = publish(files, f"http://127.0.0.1:{_free_port()}", "iotm_x")
+    closed = publish(files, f"http://127.0.0.1:{free_port()}", "iotm_x")
     assert closed.exit_code == 1
     assert closed.output.startswith("error: cannot reach the registry at http://127.0.0.1:")
     assert "Connection refused" in closed.output
@@ -129,7 +91,7 @@ def test_publish_to_a_closed_port_or_a_bad_address_fails_in_one_line(files):
 
 def test_a_reply_that_is_not_a_registry_is_named_as_such(files, tmp_path):
     (tmp_path / "api").mkdir()
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

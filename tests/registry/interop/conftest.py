@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-IOTMARK = str(Path(sys.executable).with_name("iotmark"))
-READY_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from servers import LiveServer, serving
 
 
 @pytest.fixture(scope="session")
@@ -54,32 +41,22 @@ def separate_process(database):
 
 @dataclass
 class SecondRegistry:
-    url: str
-    database: str
-    env: dict[str, str] = field(repr=False)
-    process: subprocess.Popen = field(repr=False)
+    server: LiveServer = field(repr=False)
     token: str = ""
 
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def database(self) -> str:
+        return self.server.database_url
+
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([IOTMARK, "registry", *args, "--database", self.database], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+        done = self.server.run_cli(*args)
         if check:
             assert done.returncode == 0, f"iotmark registry {' '.join(args)} failed: {done.stderr}"
         return done
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"second registry exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(url + "/api/v1/records", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    pytest.fail(f"second registry not ready within {READY_SECONDS} s:\n{log.read_text(errors='replace')}")
 
 
 @pytest.fixture(scope="session")
@@ -88,33 +65,18 @@ def second_registry(signed):
     CLI, and the sample's valid certificate uploaded over HTTP with the lab's token."""
     home = Path(tempfile.mkdtemp(prefix="iotmark-second-registry-"))
     database = f"sqlite:///{home / 'second.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if k not in ("IOTMARK_DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(IOTMARK_HOME=str(home), IOTMARK_ALLOWED_HOSTS="127.0.0.1,localhost")
-    port = free_port()
-    log = home / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([IOTMARK, "serve", "--port", str(port), "--database", database, "--threads", "2"],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    registry = SecondRegistry(f"http://127.0.0.1:{port}", database, env, process)
-    try:
-        _wait_ready(registry.url, process, log)
+    with serving(home, database, "--threads", "2", env={"IOTMARK_ALLOWED_HOSTS": "127.0.0.1,localhost"},
+                 ready_path="/api/v1/records") as server:
+        registry = SecondRegistry(server)
         created = registry.cli("createuser", "remote-assessor", "--role", "lab", "--org", "Remote Test Lab",
                                "--no-password", "--token")
         registry.token = created.stdout.strip().rsplit(" ", 1)[-1]
         registry.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Remote Test Lab")
-        body = json.dumps({"certificate": signed.valid, "assessment": signed.assessment}).encode()
-        request = urllib.request.Request(registry.url + "/api/certificates", data=body, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {registry.token}"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 201
+        status, body = server.post_json("/api/certificates", {"certificate": signed.valid,
+                                                              "assessment": signed.assessment},
+                                        {"Authorization": f"Bearer {registry.token}"})
+        assert status == 201, body
         yield registry
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class _Hostile(http.server.BaseHTTPRequestHandler):

@@ -4,54 +4,15 @@ with `iotmark mud validate` and verifies the signature with `iotmark mud verify`
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
 import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-
-IOTMARK = [sys.executable, "-m", "iotmark.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def listening_registry(database_url: str, env: dict[str, str]):
-    """`iotmark serve` on a free port until the block ends; yields its base URL once it accepts connections."""
-    port = _free_port()
-    log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server can never block on a full pipe
-    server = subprocess.Popen(IOTMARK + ["serve", "--port", str(port), "--database", database_url], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(300):
-            if server.poll() is not None:
-                log.seek(0)
-                pytest.fail("registry exited: " + log.read().decode(errors="replace"))
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("registry did not listen within a minute")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+from servers import IOTMARK, server_database, serving
 
 
 def _iotmark(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -82,21 +43,10 @@ def served_registry(database, request, tmp_path_factory):
     (or, in the PostgreSQL run, a fresh database on the test PostgreSQL server); yields (base URL, the member's
     token, the environment)."""
     home = tmp_path_factory.mktemp("mud-registry")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("IOTMARK_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "IOTMARK_REGISTRY_URL")}
-    env["IOTMARK_HOME"] = str(home)
-    if database == "postgresql":
-        url = request.getfixturevalue("postgres_server").create_database("iotmark_mud_served")
-    else:
-        url = f"sqlite:///{home}/registry.sqlite3"
-    migrated = _iotmark(["registry", "migrate", "--database", url], env)
-    assert migrated.returncode == 0, migrated.stderr
-    created = _iotmark(["registry", "createuser", "northwind", "--role", "vendor", "--org", "Northwind Devices",
-                        "--no-password", "--token", "--database", url], env)
-    assert created.returncode == 0, created.stderr
-    token = created.stdout.rsplit(": ", 1)[1].strip()
-    with listening_registry(url, env) as base:
-        yield base, token, env
+    with serving(home / "home", server_database(database, request, home / "database")) as server:
+        created = server.cli("createuser", "northwind", "--role", "vendor", "--org", "Northwind Devices",
+                             "--no-password", "--token")
+        yield server.url, created.rsplit(": ", 1)[1].strip(), server.env
 
 
 def test_a_mud_manager_fetches_validates_and_verifies_what_the_vendor_published(served_registry, vendor_pki,
