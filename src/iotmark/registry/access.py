@@ -18,8 +18,8 @@ ACCESS = {
     "label-svg": EVERYONE,
     "label-png": EVERYONE,
     "report-html": EVERYONE,
-    # another lab's certificate: only its issuing lab may revoke it
-    "certificate-revoke": {"anonymous": 302, "vendor": 403, "lab": 403, "regulator": 403, "admin": 403},
+    # another lab's certificate: only its issuing lab or an administrator may revoke it (GET: the reason form)
+    "certificate-revoke": {"anonymous": 302, "vendor": 403, "lab": 403, "regulator": 403, "admin": 200},
     "certificate-upload": _LAB_PAGE,
     "account-tokens": _TOKEN_PAGE,
     "account-token-revoke": {"anonymous": 302, "vendor": 400, "lab": 400, "regulator": 403, "admin": 403},

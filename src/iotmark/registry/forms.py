@@ -44,4 +44,7 @@ class UploadForm(forms.Form):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(max_length=1000, label="Reason (shown to everyone who checks this label)",
-                             widget=forms.Textarea(attrs={"rows": 3}))
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             error_messages={"required": "Please say why the certificate is revoked; buyers who "
+                                                         "check the label read this reason.",
+                                             "max_length": "Please keep the reason to at most 1000 characters."})

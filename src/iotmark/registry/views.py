@@ -1,8 +1,10 @@
-"""Server-rendered pages: public verify (the label's QR code opens /verify/<id>), lab upload and revocation,
-and each user's API tokens. Every page checks the role server-side."""
+"""Server-rendered pages: public verify (the label's QR code opens /verify/<id>), lab upload, revocation (the
+issuing lab or a registry administrator, with a confirmation page), and each user's API tokens. Every page checks
+the role server-side."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,10 +28,18 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "index.html")
 
 
+NOT_YOURS_TO_REVOKE = ("Only the lab that issued a certificate can revoke it. Registry administrators can revoke "
+                      "any certificate.")
+
+
 def _can_revoke(request: HttpRequest, record) -> bool:
+    """The same rule as services.revoke_certificate: an administrator, or an assessor of the issuing lab."""
     member = services.role_of(request.user)
-    return (record is not None and member is not None and member.role == Member.Role.LAB
-            and member.organisation_id == record.issuer_key.organisation_id)
+    if record is None or member is None:
+        return False
+    if member.role == Member.Role.ADMIN:
+        return True
+    return member.role == Member.Role.LAB and member.organisation_id == record.issuer_key.organisation_id
 
 
 @require_GET
@@ -42,21 +52,46 @@ def verify(request: HttpRequest, cert_id: str) -> HttpResponse:
     return render(request, "verify.html", context, status=404 if status.certificate is None else 200)
 
 
-@require_POST
+def _revoke_page(request: HttpRequest, status, form, confirm: bool, code: int = 200) -> HttpResponse:
+    member = services.role_of(request.user)
+    return render(request, "revoke.html", {"status": status, "record": status.certificate, "form": form,
+                                           "confirm": confirm, "as_admin": member.role == Member.Role.ADMIN},
+                  status=code)
+
+
+@require_http_methods(["GET", "POST"])
 @login_required(login_url=LOGIN_URL)
 def revoke(request: HttpRequest, cert_id: str) -> HttpResponse:
-    """The issuing lab's assessors revoke a certificate from its verify page."""
+    """Revoke a certificate in two steps: the reason (GET, from the verify page or this page's own form), then a
+    confirmation page whose POST revokes. Open to the issuing lab's assessors and to registry administrators."""
     member = services.role_of(request.user)
-    record = services.certificate_status(cert_id).certificate
-    if member is None or member.role != Member.Role.LAB or (record is not None and not _can_revoke(request, record)):
-        return refused(request, "Only the lab that issued a certificate can revoke it.", 403)
+    if member is None or member.role not in (Member.Role.LAB, Member.Role.ADMIN):
+        return refused(request, NOT_YOURS_TO_REVOKE, 403)
+    status = services.certificate_status(cert_id)
+    if status.certificate is None:
+        return refused(request, f"No certificate with id {cert_id} is registered.", 404)
+    if not _can_revoke(request, status.certificate):
+        return refused(request, NOT_YOURS_TO_REVOKE, 403)
+    if status.revocation is not None:
+        return refused(request, f"This certificate was already revoked on {status.revocation.date.isoformat()}.",
+                       409)
+    if request.method == "GET":
+        if "reason" not in request.GET or "edit" in request.GET:  # first visit, or back to change the reason
+            form = forms.RevokeForm(initial={"reason": request.GET.get("reason", "")[:1000]})
+            return _revoke_page(request, status, form, confirm=False)
+        form = forms.RevokeForm(request.GET)
+        if not form.is_valid():
+            return _revoke_page(request, status, form, confirm=False, code=400)
+        return _revoke_page(request, status, form, confirm=True)
     form = forms.RevokeForm(request.POST)
     if not form.is_valid():
-        return refused(request, "A revocation needs a reason of at most 1000 characters.", 400)
+        return _revoke_page(request, status, form, confirm=False, code=400)
     try:
         services.revoke_certificate(request.user, cert_id, form.cleaned_data["reason"])
     except services.RegistryError as exc:
         return refused(request, str(exc), exc.status)
+    messages.success(request, "The certificate is now revoked. Everyone who checks this label is told so, with "
+                              "your reason.")
     return redirect("verify", cert_id=cert_id)
 
 
