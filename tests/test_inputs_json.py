@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from iotmark.assess.certificate import init_keys, revoke, verify_certificate
 from iotmark.collect.sbom import SbomError, collect_sbom
 from iotmark.inputs import InputError, JsonInputError, load_bundle, load_json_bytes
 from iotmark.mitigate.untrusted import BadInput, parse_json
 from iotmark.registry.interop.cta2120 import RecordError, parse_list
+from iotmark.registry.publish import PublishError, publish
 from iotmark.vulns.db import VulnImportError
 from iotmark.vulns.importers import import_files
 
@@ -237,3 +243,60 @@ def test_vulnerability_import_skips_a_bom(tmp_path: Path) -> None:
     path.write_bytes(BOM + json.dumps(record).encode())
     result = import_files([path], dest=tmp_path / "store.json")
     assert (result.files[0].format, result.imported) == ("osv", 1)
+
+
+# ---------------------------------------------------------------- readers that used to let a nesting bomb through
+
+
+@pytest.fixture()
+def issuer_keys(tmp_path: Path) -> Path:
+    init_keys(tmp_path / "keys")
+    return tmp_path / "keys"
+
+
+def test_a_certificate_that_is_a_nesting_bomb_is_not_a_json_certificate(tmp_path: Path, issuer_keys: Path) -> None:
+    path = written(tmp_path / "certificate.json", b"[" * BOMB_DEPTH)
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: not a JSON certificate$"):
+        verify_certificate(path, [issuer_keys / "issuer.pub"])
+
+
+def test_a_revocation_list_that_is_a_nesting_bomb_is_refused(issuer_keys: Path) -> None:
+    path = written(issuer_keys / "revocations.json", b'{"revoked": ' * BOMB_DEPTH)
+    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: not an iotmark revocation list$"):
+        revoke(issuer_keys, "cert-1", "key compromise")
+
+
+class _BombReply(BaseHTTPRequestHandler):
+    """A 'registry' that answers every upload with 201 and a 100,000-deep JSON array."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b"[" * BOMB_DEPTH
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def bomb_registry() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BombReply)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_publish_reports_a_nesting_bomb_reply_as_not_a_registry(tmp_path: Path, bomb_registry: str) -> None:
+    certificate = written(tmp_path / "certificate.json", b"{}")
+    assessment = written(tmp_path / "assessment.json", b"{}")
+    with pytest.raises(PublishError) as caught:
+        publish(bomb_registry, certificate, assessment, token="t", timeout=10)
+    expected = "the reply is not the registry's JSON; is this a registry?"
+    assert str(caught.value) == f"{bomb_registry}/api/certificates: {expected}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from iotmark.inputs import InputError, describe_validation_error, read_bytes
+from iotmark.inputs import MAX_DEPTH, InputError, JsonInputError, describe_validation_error, load_json_bytes, read_bytes
 from iotmark.model import Assessment, Certificate, canonical_json, sha256_hex
 
 PRIVATE_NAME = "issuer.key"
@@ -159,8 +159,8 @@ class VerifyResult:
 def read_certificate(path: Path) -> tuple[Certificate, bytes]:
     raw = read_bytes(path, 1024 * 1024)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = load_json_bytes(raw, max_bytes=None, max_depth=MAX_DEPTH)
+    except JsonInputError:
         raise InputError(f"{path}: not a JSON certificate") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
@@ -183,7 +183,7 @@ def _signature_ok(public_key, signature: str, payload: bytes) -> bool:
 def _revoked(revocations: Path, trusted: dict[str, object], cert_id: str) -> tuple[str, str] | None:
     raw = read_bytes(revocations, 16 * 1024 * 1024)
     try:
-        data = json.loads(raw)
+        data = load_json_bytes(raw, max_bytes=None, max_depth=MAX_DEPTH)
         entries = data["revoked"]
         signer = trusted.get(data["issuer_key_id"])
         signature = data["signature"]

@@ -13,6 +13,7 @@ MAX_CERTIFICATE_BYTES = 1024 * 1024
 MAX_ASSESSMENT_BYTES = 16 * 1024 * 1024
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 MAX_REPLY_BYTES = 1024 * 1024
+MAX_REPLY_DEPTH = 16  # the registry's answers are flat objects
 MAX_IDEMPOTENCY_KEY = 100
 TIMEOUT_SECONDS = 60
 
@@ -40,12 +41,14 @@ def _read(path: Path, limit: int, what: str) -> str:
 
 
 def _reply(response, url: str) -> dict:
+    from iotmark.inputs import JsonInputError, load_json_bytes  # here: importing pydantic would slow the CLI
+
     body = response.read(MAX_REPLY_BYTES + 1)
     if len(body) > MAX_REPLY_BYTES:
         raise PublishError(f"{url}: the reply is larger than {MAX_REPLY_BYTES // 1024} KiB; is this a registry?")
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = load_json_bytes(body, max_bytes=None, max_depth=MAX_REPLY_DEPTH)
+    except JsonInputError:
         data = None
     if not isinstance(data, dict):
         raise PublishError(f"{url}: the reply is not the registry's JSON; is this a registry?")
