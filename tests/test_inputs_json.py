@@ -15,6 +15,7 @@ import pytest
 from iotmark.assess.certificate import init_keys, revoke, verify_certificate
 from iotmark.collect.sbom import SbomError, collect_sbom
 from iotmark.inputs import InputError, JsonInputError, load_bundle, load_json_bytes
+from iotmark.mitigate.flows import read_conn_log
 from iotmark.mitigate.untrusted import BadInput, parse_json
 from iotmark.registry.interop.cta2120 import RecordError, parse_list
 from iotmark.registry.publish import PublishError, publish
@@ -245,7 +246,7 @@ def test_vulnerability_import_skips_a_bom(tmp_path: Path) -> None:
     assert (result.files[0].format, result.imported) == ("osv", 1)
 
 
-# ---------------------------------------------------------------- readers that used to let a nesting bomb through
+# ---------------------------------------------------------------- readers that used to crash on hostile JSON
 
 
 @pytest.fixture()
@@ -300,3 +301,12 @@ def test_publish_reports_a_nesting_bomb_reply_as_not_a_registry(tmp_path: Path, 
         publish(bomb_registry, certificate, assessment, token="t", timeout=10)
     expected = "the reply is not the registry's JSON; is this a registry?"
     assert str(caught.value) == f"{bomb_registry}/api/certificates: {expected}"
+
+
+@pytest.mark.parametrize("record", [b'{"ts": ' + b"1" * 5000 + b"}", b'{"ts": ' + b"[" * 20_000])
+def test_a_conn_log_json_record_with_a_long_integer_or_a_bomb_is_an_invalid_record(tmp_path: Path,
+                                                                                  record: bytes) -> None:
+    log = written(tmp_path / "conn.log", b"#separator \\x09\n" + record + b"\n")
+    with pytest.raises(BadInput) as caught:
+        list(read_conn_log(log))
+    assert str(caught.value) == "line 2: invalid JSON record"

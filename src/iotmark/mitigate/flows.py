@@ -259,7 +259,7 @@ def read_conn_log(path: Path, max_records: int = 10_000_000) -> Iterator[Flow]:
             if text.startswith("{"):
                 try:
                     row = json.loads(text)
-                except (json.JSONDecodeError, RecursionError):
+                except (ValueError, RecursionError):  # ValueError also covers integers past the digit limit
                     raise BadInput(f"line {number}: invalid JSON record") from None
                 if not isinstance(row, dict):
                     raise BadInput(f"line {number}: JSON record is not an object")
