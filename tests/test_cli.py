@@ -28,17 +28,6 @@ def demo(tmp_path_factory) -> Path:
     return out
 
 
-def test_version_answers_without_loading_heavy_modules() -> None:
-    code = ("import sys, runpy; sys.argv=['iotmark','--version']\n"
-            "try:\n    runpy.run_module('iotmark.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "heavy=[m for m in ('weasyprint','cryptography','jinja2','iotmark.catalog','iotmark.model','pydantic') "
-            "if m in sys.modules]\n"
-            "heavy += [m for m in ('numpy', 'dask', 'unblob', 'django', 'ninja', 'matplotlib') if m in sys.modules]\nprint('HEAVY', heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.stdout.splitlines()[0] == "iotmark 0.1.0"
-    assert result.stdout.splitlines()[1] == "HEAVY []"
-
-
 def test_demo_writes_every_contract_file(demo: Path) -> None:
     for name in DEMO_FILES:
         assert (demo / name).is_file(), name

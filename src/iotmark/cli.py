@@ -1,64 +1,167 @@
 """The `iotmark` command: parses arguments, calls a stage or a workflow, renders with Rich.
 
-Heavy modules are imported inside the commands so `iotmark --version` stays fast.
+Heavy modules are imported inside the commands, and each sub-command's module is imported and its Click command
+built only when that sub-command runs or shows its own help (COMMANDS below), so `iotmark --version` and
+`iotmark --help` stay fast.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import os
 import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:
+    from typer import _click as click  # Typer's own copy of Click, whose classes its groups and commands are
 
 from iotmark import __version__
 
-app = typer.Typer(help="Measure, certify and enforce IoT device security.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
-catalog_app = typer.Typer(help="Standards catalog: list, show and map provisions.", no_args_is_help=True)
-declaration_app = typer.Typer(help="Vendor declarations (implementation conformance statements).", no_args_is_help=True)
-vulns_app = typer.Typer(help="Offline vulnerability data.", no_args_is_help=True)
-keys_app = typer.Typer(help="Issuer keys and revocation.", no_args_is_help=True)
-sbom_app = typer.Typer(help="Software bills of materials.", no_args_is_help=True)
-scan_app = typer.Typer(help="Collect evidence: analyse firmware images and probe devices.", no_args_is_help=True)
-app.add_typer(catalog_app, name="catalog")
-app.add_typer(declaration_app, name="declaration")
-app.add_typer(vulns_app, name="vulns")
-app.add_typer(keys_app, name="keys")
-app.add_typer(sbom_app, name="sbom")
-app.add_typer(scan_app, name="scan")
-from iotmark.risk.cli import app as risk_app  # noqa: E402 - light: typer, click and stdlib only
+# Every top-level command, in the order `iotmark --help` lists them: name -> (what builds it, its one-line help).
+# What builds it is a Typer app or a command function, named "module:attribute", or a bare name defined in this
+# module. Only the command that runs (or whose help is asked for) is imported and built; a test holds each help
+# line to the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "detect": ("iotmark.mitigate.cli:detect_command",
+               "Find hosts behaving like botnet members (Mirai scanning, brute force, beaconing, floods)."),
+    "notice": ("iotmark.mitigate.cli:notice_command", "The manufacturer → network-operator notice: affected "
+               "models, indicators, MUD and containment rules."),
+    "serve": ("iotmark.registry.cli:serve", "Serve the certificate registry (migrations applied)."),
+    "gate": ("iotmark.programme.cli_design:gate", "Release gate: exit 0 when the build meets its class and does "
+             "not regress, 1 when it fails, 2 on unusable input."),
+    "bundle": ("bundle_cmd",
+               "Collect evidence (declaration, SBOMs, saved findings, other bundles) into one bundle."),
+    "assess": ("assess_cmd",
+               "Assess a bundle: a verdict per provision and the level reached for the device class."),
+    "certify": ("certify_cmd",
+                "Sign a certificate for an assessed bundle (expiry never after the declared end of support)."),
+    "verify": ("verify_cmd", "Verify a certificate: exit 0 valid, 1 not valid (reason printed), 2 unusable input."),
+    "label": ("label_cmd", "Render the consumer label (SVG or PNG, by the --out suffix) for a certificate."),
+    "report": ("report_cmd", "Write a report of a bundle in the format your tools read."),
+    "demo": ("demo_cmd", "Main job: assess and certify the bundled sample device; write reports and the label."),
+    "catalog": ("catalog_app", "Standards catalog: list, show and map provisions."),
+    "declaration": ("declaration_app", "Vendor declarations (implementation conformance statements)."),
+    "vulns": ("vulns_app", "Offline vulnerability data."),
+    "keys": ("keys_app", "Issuer keys and revocation."),
+    "sbom": ("sbom_app", "Software bills of materials."),
+    "scan": ("scan_app", "Collect evidence: analyse firmware images and probe devices."),
+    "risk": ("iotmark.risk.cli:app", "FAIR risk: money at risk per device, portfolio, controls. "
+             "`risk BUNDLE --units N --price P` is short for `risk bundle BUNDLE ...`."),
+    "lab": ("iotmark.collect.probe.cli:lab_app",
+            "An insecure device (or its hardened twin) in a network namespace, to try the probe on."),
+    "mitigate": ("iotmark.mitigate.cli:app", "Mitigate: MUD profiles, flow conformance, botnet detection, containment."),
+    "mud": ("iotmark.mitigate.cli:mud_app", "Manufacturer Usage Description files (RFC 8520)."),
+    "incident": ("iotmark.mitigate.cli:incident_app",
+                 "Incident response by playbook (NIST SP 800-61r3) with EU CRA Art. 14 deadlines."),
+    "share": ("iotmark.mitigate.cli:share_app", "Share detections, indicators and incidents as STIX 2.1 over TAXII 2.1."),
+    "registry": ("iotmark.registry.cli:registry_app", "Public certificate registry (Django): serve it and administer it."),
+    "programme": ("iotmark.programme.cli:programme_app", "The organisation's security programme: maturity, KPIs, "
+                  "champions, training, external tests, threat models, board report."),
+}
+SCAN_COMMANDS: dict[str, tuple[str, str]] = {
+    "device": ("iotmark.collect.probe.cli:scan_device",
+               "Discover services, then test telnet, SSH, TLS, HTTP, MQTT, CoAP, UPnP, FTP/TFTP and SNMP."),
+    "firmware": ("scan_firmware", "Extract firmware in a sandbox and analyse it: accounts, services, components, "
+                 "secrets, hardening, updates."),
+}
+TYPER_SETTINGS: dict[str, bool] = {"pretty_exceptions_enable": False, "add_completion": False}
 
-app.add_typer(risk_app, name="risk")
-from iotmark.collect.probe.cli import lab_app, scan_device  # noqa: E402 - typer and stdlib only
 
-scan_app.command("device")(scan_device)
-app.add_typer(lab_app, name="lab")
-from iotmark.mitigate.cli import (  # noqa: E402 - typer and stdlib only
-    app as mitigate_app,
-    detect_command,
-    incident_app,
-    mud_app,
-    notice_command,
-    share_app,
-)
+def build_command(name: str, target: str, help_line: str) -> click.Command:
+    """Import what `target` names and build the Click command `name` from it, as `add_typer`/`command` would."""
+    module, _, attribute = target.rpartition(":")
+    found = getattr(importlib.import_module(module), attribute) if module else globals()[attribute]
+    holder = typer.Typer(**TYPER_SETTINGS)
+    if isinstance(found, typer.Typer):
+        holder.add_typer(found, name=name)
+    else:
+        # A docstring that starts with the table's line is the full help; otherwise the table's line replaces it.
+        doc = inspect.getdoc(found) or ""
+        holder.command(name, help=None if doc.startswith(help_line) else help_line)(found)
+    return typer.main.get_group(holder).commands[name]
 
-app.add_typer(mitigate_app, name="mitigate")
-app.add_typer(mud_app, name="mud")
-app.command("detect")(detect_command)
-app.add_typer(incident_app, name="incident")
-app.add_typer(share_app, name="share")
-app.command("notice")(notice_command)
-from iotmark.registry.cli import registry_app, serve as registry_serve  # noqa: E402 - typer and stdlib only
 
-app.add_typer(registry_app, name="registry")
-app.command("serve", help="Serve the certificate registry (migrations applied).")(registry_serve)
-from iotmark.programme.cli import programme_app  # noqa: E402 - typer and stdlib only
+class LazyCommands(MutableMapping):
+    """A group's commands by name: those already built, then the table's, each built when first looked up.
 
-app.add_typer(programme_app, name="programme")
-from iotmark.programme.cli_design import gate  # noqa: E402 - typer and stdlib only
-app.command("gate")(gate)
+    While `listing` is set (help pages, shell completion) a table entry not built yet is answered by a stand-in
+    that carries only its name and help line, so listing the commands imports nothing."""
+
+    def __init__(self, built: dict[str, click.Command], table: dict[str, tuple[str, str]]):
+        self.built = dict(built)
+        self.table = table
+        self.listing = False
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name in self.built:
+            return self.built[name]
+        target, help_line = self.table[name]
+        if self.listing:
+            return TyperCommand(name, help=help_line)
+        self.built[name] = build_command(name, target, help_line)
+        return self.built[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.table
+        yield from (name for name in self.built if name not in self.table)
+
+    def __len__(self) -> int:
+        return len(self.table.keys() | self.built.keys())
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group whose `table` commands are imported and built only when run or when their own help is asked."""
+
+    table: dict[str, tuple[str, str]] = {}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.commands = LazyCommands(self.commands, self.table)
+
+    @contextmanager
+    def _listing(self) -> Iterator[None]:
+        self.commands.listing = True
+        try:
+            yield
+        finally:
+            self.commands.listing = False
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with self._listing():
+            super().format_help(ctx, formatter)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        with self._listing():
+            return super().shell_complete(ctx, incomplete)
+
+
+def lazy_group(table: dict[str, tuple[str, str]]) -> type[LazyGroup]:
+    """A LazyGroup class for one table (Typer takes the group class, not an instance)."""
+    return type("LazyGroup", (LazyGroup,), {"table": table})
+
+
+app = typer.Typer(cls=lazy_group(COMMANDS), help="Measure, certify and enforce IoT device security.",
+                  no_args_is_help=True, **TYPER_SETTINGS)
+catalog_app = typer.Typer(help=COMMANDS["catalog"][1], no_args_is_help=True)
+declaration_app = typer.Typer(help=COMMANDS["declaration"][1], no_args_is_help=True)
+vulns_app = typer.Typer(help=COMMANDS["vulns"][1], no_args_is_help=True)
+keys_app = typer.Typer(help=COMMANDS["keys"][1], no_args_is_help=True)
+sbom_app = typer.Typer(help=COMMANDS["sbom"][1], no_args_is_help=True)
+scan_app = typer.Typer(cls=lazy_group(SCAN_COMMANDS), help=COMMANDS["scan"][1], no_args_is_help=True)
 
 
 class UserError(Exception):
@@ -251,7 +354,6 @@ def sbom_scan(path: Path, as_json: bool = typer.Option(False, "--json")) -> None
     _show_findings(result.findings, as_json, title=f"{path.name}: {len(result.components)} components")
 
 
-@app.command("bundle")
 def bundle_cmd(
     out: Path = typer.Option(Path("bundle.json"), "--out", help="Where to write the evidence bundle."),
     target: Optional[Path] = typer.Option(None, "--target", help="target.yaml describing the device."),
@@ -272,7 +374,6 @@ def bundle_cmd(
 # --- firmware -------------------------------------------------------------------------------------------------
 
 
-@scan_app.command("firmware")
 def scan_firmware(
     image: Path = typer.Argument(..., help="A firmware image, or a folder of images (a fleet)."),
     target: Optional[Path] = typer.Option(None, "--target", help="target.yaml describing the device."),
@@ -380,7 +481,6 @@ def _level_line(assessment) -> str:
             f"requires {assessment.required_level}: {verdict} its class")
 
 
-@app.command("assess")
 def assess_cmd(
     bundle: Path,
     standard: str = typer.Option("etsi-en-303-645", "--standard", help="Standard id (or id@version)."),
@@ -438,7 +538,6 @@ def keys_revoke(
     typer.echo(f"revoked {cert_id}; revocation list {path}")
 
 
-@app.command("certify")
 def certify_cmd(
     bundle: Path,
     assessment: Optional[Path] = typer.Option(None, "--assessment", help="Use this saved assessment of the bundle."),
@@ -462,7 +561,6 @@ def certify_cmd(
                f"wrote {out}")
 
 
-@app.command("verify")
 def verify_cmd(
     certificate: Path,
     key: list[Path] = typer.Option(..., "--key", help="Trusted issuer public key (repeatable)."),
@@ -479,7 +577,6 @@ def verify_cmd(
     raise typer.Exit(1)
 
 
-@app.command("label")
 def label_cmd(
     certificate: Path,
     out: Path = typer.Option(Path("label.svg"), "--out", help="label.svg or label.png"),
@@ -501,7 +598,6 @@ def label_cmd(
     typer.echo(f"wrote {out}")
 
 
-@app.command("report")
 def report_cmd(
     bundle: Path,
     fmt: str = typer.Option("html", "--format", help="html, pdf, json, sarif, vex, oscal or sbom"),
@@ -528,7 +624,6 @@ def report_cmd(
     typer.echo(f"wrote {path}")
 
 
-@app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the bundle, certificate, label and reports."),
     sample: Optional[Path] = typer.Option(None, "--sample", help="Another sample device folder."),
@@ -582,9 +677,18 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+COMPLETE_VAR = "_IOTMARK_COMPLETE"
+
+
 def main() -> None:
+    if os.environ.get(COMPLETE_VAR):
+        # Shell completion (`eval "$(_IOTMARK_COMPLETE=source_bash iotmark)"`): Typer knows the shells only once
+        # they are registered, which the app leaves to this moment so a normal start does not pay for it.
+        from typer.completion import completion_init
+
+        completion_init()
     try:
-        app()
+        app(complete_var=COMPLETE_VAR)
     except Exception as exc:  # noqa: BLE001 - turn known failures into one line and an exit code
         from iotmark.assess import certificate as certmod
 
