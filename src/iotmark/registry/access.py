@@ -23,7 +23,6 @@ ACCESS = {
     "certificate-upload": _LAB_PAGE,
     "account-tokens": _TOKEN_PAGE,
     "account-token-revoke": {"anonymous": 302, "vendor": 400, "lab": 400, "regulator": 403, "admin": 403},
-    "login": {"anonymous": 200, "vendor": 302, "lab": 302, "regulator": 302, "admin": 302},
     "logout": {"anonymous": 302, "vendor": 302, "lab": 302, "regulator": 302, "admin": 302},
     "api-certificate-upload": _API_POST,
     "api-certificate": EVERYONE,

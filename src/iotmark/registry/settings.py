@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "iotmark.registry.interop.apps.InteropConfig",
     "iotmark.registry.programme_site.apps.ProgrammeSiteConfig",
     "iotmark.registry.mudfiles.apps.MudFilesConfig",
+    "iotmark.registry.accounts.apps.AccountsConfig",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -16,8 +16,7 @@ urlpatterns = [
     path("reports/<str:cert_id>.html", documents.report_html, name="report-html"),
     path("account/tokens", views.tokens, name="account-tokens"),
     path("account/tokens/revoke", views.token_revoke, name="account-token-revoke"),
-    path("login", auth_views.LoginView.as_view(template_name="login.html", next_page="/",
-                                               redirect_authenticated_user=True), name="login"),
+    path("", include("iotmark.registry.accounts.urls")),  # /login, throttled
     path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     # The verify API's answer, served ahead of the API framework (see api.verify_answer).
     path("api/v1/certificates/<str:cert_id>/verify", api_module.verify_answer, name="api-verify-fast"),
