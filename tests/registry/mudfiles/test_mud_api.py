@@ -222,8 +222,10 @@ def test_registering_the_same_certificate_twice_keeps_one(client, vendor, vendor
 def test_a_vendor_lists_its_products_with_the_url_each_file_must_name(client, vendor, other_vendor, product,
                                                                        served_url, make_mud):
     post_mud(client, vendor, product.pk, make_mud(served_url))
-    assert client.get("/api/v1/mud/products", **vendor.headers).json() == [
+    listed = client.get("/api/v1/mud/products", **vendor.headers).json()
+    assert [{k: v for k, v in p.items() if k != "versions"} for p in listed] == [
         {"product_id": product.pk, "model": "SmartPlug P1", "mud_url": served_url, "current_version": 1}]
+    assert [v["url"] for v in listed[0]["versions"]] == [served_url.replace(".json", "/v1.json")]
     assert client.get("/api/v1/mud/products", **other_vendor.headers).json() == []
 
 

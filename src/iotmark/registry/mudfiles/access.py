@@ -15,6 +15,8 @@ _API_WRITE = {"anonymous": 401, "vendor": 422, "lab": 422, "regulator": 422, "ad
 ACCESS = {
     "mud-file": _same(404),
     "mud-signature": _same(404),
+    "mud-version-file": _same(404),
+    "mud-version-signature": _same(404),
     "mud-product": _same(404),
     "mud-vendor": {"anonymous": 302, "vendor": 200, "lab": 403, "regulator": 403, "admin": 403},
     # an empty form: the vendor's page shown again with what is missing (400)

@@ -3,6 +3,8 @@ signer certificates with a bearer token; serving is the plain /mud/... URLs, not
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -31,11 +33,22 @@ class MudOut(Schema):
     warnings: list[str]
 
 
+class MudVersionOut(Schema):
+    version: int
+    published: dt.datetime
+    published_by: str | None
+    sha256: str
+    signed_by: str
+    url: str
+    signature_url: str | None
+
+
 class ProductMudOut(Schema):
     product_id: int
     model: str
     mud_url: str
     current_version: int | None
+    versions: list[MudVersionOut]
 
 
 class SignerOut(Schema):
@@ -49,14 +62,22 @@ REFUSALS = {400: RefusedOut, 401: RefusedOut, 403: RefusedOut, 404: RefusedOut, 
 
 @router.get("/mud/products", auth=TokenAuth(), url_name="mud-api-vendor-products",
             response={200: list[ProductMudOut], **REFUSALS},
-            summary="Your products with the MUD URL each must name, and the version published there (vendor members)")
+            summary="Your products with the MUD URL each must name, the version published there and every earlier "
+                    "version with its own address (vendor members)")
 def vendor_products(request: HttpRequest):
     base = records.registry_base(request)
     out = []
     for product in records.products_of(request.auth):
-        current = product.mud_files.order_by("-version").values_list("version", flat=True).first()
-        out.append(ProductMudOut(product_id=product.pk, model=product.model, mud_url=records.mud_url(base, product),
-                                 current_version=current))
+        published = list(product.mud_files.select_related("product", "uploaded_by").defer("content", "signature")
+                         .order_by("-version"))
+        out.append(ProductMudOut(
+            product_id=product.pk, model=product.model, mud_url=records.mud_url(base, product),
+            current_version=published[0].version if published else None,
+            versions=[MudVersionOut(
+                version=r.version, published=r.uploaded, sha256=r.sha256, signed_by=r.signed_by,
+                published_by=r.uploaded_by.get_username() if r.uploaded_by else None,
+                url=records.version_url(base, r),
+                signature_url=records.version_url(base, r, "p7s") if r.signed_by else None) for r in published]))
     return Status(200, out)
 
 

@@ -135,6 +135,18 @@ def latest(vendor_id: int, slug: str) -> MudFile | None:
             .order_by("-version").first())
 
 
+def version_of(vendor_id: int, slug: str, version: int) -> MudFile | None:
+    """One published version, served at /mud/<vendor_id>/<slug>/v<version>.json for as long as the registry runs."""
+    return (MudFile.objects.filter(product__vendor_id=vendor_id, slug=slug, version=version)
+            .select_related("product__vendor").first())
+
+
 def versions(vendor_id: int, slug: str) -> list[MudFile]:
-    return list(MudFile.objects.filter(product__vendor_id=vendor_id, slug=slug).select_related("product__vendor")
-                .defer("content", "signature").order_by("-version"))
+    """Every version of a product's MUD file, newest first, with who published it."""
+    return list(MudFile.objects.filter(product__vendor_id=vendor_id, slug=slug)
+                .select_related("product__vendor", "uploaded_by").defer("content", "signature").order_by("-version"))
+
+
+def version_url(base: str, record: MudFile, suffix: str = "json") -> str:
+    """The stable address of one version (`suffix` json or p7s); unlike the MUD URL it never changes content."""
+    return f"{base}/mud/{record.product.vendor_id}/{record.slug}/v{record.version}.{suffix}"

@@ -1,5 +1,6 @@
-"""Pages of the mudfiles app: the public MUD URL (file and signature, exact bytes, cache headers), a public page
-per product listing its versions, and the vendor's own MUD page (uploads and signer certificates)."""
+"""Pages of the mudfiles app: the public MUD URL (file and signature, exact bytes, cache headers), each published
+version at its own stable URL, a public page per product listing its versions, and the vendor's own MUD page
+(uploads and signer certificates)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,15 @@ def _error(request: HttpRequest, exc: RegistryError) -> HttpResponse:
                                                    "errors": getattr(exc, "errors", [])}, status=exc.status)
 
 
-def _served(request: HttpRequest, record: MudFile, body: bytes, content_type: str) -> HttpResponse:
+# A numbered version's bytes never change, so caches may keep it for a year without asking again.
+IMMUTABLE = f"public, max-age={365 * 24 * 3600}, immutable"
+
+
+def _served(request: HttpRequest, record: MudFile, body: bytes, content_type: str,
+            cache_control: str | None = None) -> HttpResponse:
     """`body` with validators and caching for MUD managers: ETag (content digest), Last-Modified (upload time),
-    max-age from the file's cache-validity; a matching If-None-Match / If-Modified-Since gets 304."""
+    max-age from the file's cache-validity unless `cache_control` is given; a matching If-None-Match /
+    If-Modified-Since gets 304."""
     etag = f'"{record.sha256}"' if content_type == "application/mud+json" else f'"{record.sha256}-p7s"'
     last_modified = int(record.uploaded.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -33,7 +40,7 @@ def _served(request: HttpRequest, record: MudFile, body: bytes, content_type: st
         response = HttpResponse(body, content_type=content_type)
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
-    response["Cache-Control"] = f"public, max-age={record.cache_validity_hours * 3600}"
+    response["Cache-Control"] = cache_control or f"public, max-age={record.cache_validity_hours * 3600}"
     return response
 
 
@@ -54,13 +61,32 @@ def mud_signature(request: HttpRequest, vendor_id: int, slug: str) -> HttpRespon
 
 
 @require_GET
+def mud_version_file(request: HttpRequest, vendor_id: int, slug: str, version: int) -> HttpResponse:
+    record = records.version_of(vendor_id, slug, version)
+    if record is None:
+        raise Http404("no such version of this MUD file")
+    return _served(request, record, bytes(record.content), "application/mud+json", IMMUTABLE)
+
+
+@require_GET
+def mud_version_signature(request: HttpRequest, vendor_id: int, slug: str, version: int) -> HttpResponse:
+    record = records.version_of(vendor_id, slug, version)
+    if record is None or record.signature is None:
+        raise Http404("no signature for this version of the MUD file")
+    return _served(request, record, bytes(record.signature), "application/pkcs7-signature", IMMUTABLE)
+
+
+@require_GET
 def mud_product(request: HttpRequest, vendor_id: int, slug: str) -> HttpResponse:
     found = records.versions(vendor_id, slug)
     if not found:
         raise Http404("no MUD file here")
     base = records.registry_base(request)
+    rows = [{"record": record, "url": records.version_url(base, record),
+             "signature_url": records.version_url(base, record, "p7s") if record.signed_by else None}
+            for record in found]
     return render(request, "mudfiles/product.html", {
-        "product": found[0].product, "versions": found, "latest": found[0],
+        "product": found[0].product, "versions": rows, "latest": found[0],
         "mud_url": f"{base}/mud/{vendor_id}/{slug}.json", "signature_url": f"{base}/mud/{vendor_id}/{slug}.p7s"})
 
 
