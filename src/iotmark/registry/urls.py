@@ -7,6 +7,9 @@ from iotmark.registry import api as api_module
 from iotmark.registry.api import api
 
 urlpatterns = [
+    # The verify API's answer (a label's QR target, the busiest request), first so that it is resolved at once and
+    # ahead of the API framework (see api.verify_answer).
+    path("api/v1/certificates/<str:cert_id>/verify", api_module.verify_answer, name="api-verify-fast"),
     path("", views.index, name="index"),
     path("verify/<str:cert_id>", views.verify, name="verify"),
     path("verify/<str:cert_id>/revoke", views.revoke, name="certificate-revoke"),
@@ -18,8 +21,6 @@ urlpatterns = [
     path("account/tokens/revoke", views.token_revoke, name="account-token-revoke"),
     path("", include("iotmark.registry.accounts.urls")),  # /login, throttled
     path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
-    # The verify API's answer, served ahead of the API framework (see api.verify_answer).
-    path("api/v1/certificates/<str:cert_id>/verify", api_module.verify_answer, name="api-verify-fast"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("iotmark.registry.market.urls")),
