@@ -1,0 +1,46 @@
+"""The verify API of a served registry on PostgreSQL keeps answering when the database ends the server's kept
+connections (a database restart or an administrator's pg_terminate_backend): the verify read skips Django's
+per-request health check and instead retries once on a new connection, which this holds it to."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from servers import serving, server_database
+
+
+def _end_other_sessions(postgres_server, database: str) -> int:
+    with psycopg.connect(host=str(postgres_server.socket_dir), port=postgres_server.port,
+                         user=postgres_server.user, dbname="postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = %s AND pid <> pg_backend_pid()", [database]).fetchall()
+    return len(rows)
+
+
+def test_verify_answers_after_the_database_ended_the_servers_connections(signed, request, tmp_path, database):
+    if database != "postgresql":
+        pytest.skip("ends PostgreSQL sessions; the SQLite run has no server connection to lose")
+    url = server_database("postgresql", request, tmp_path / "db")
+    name = url.split("?")[0].rsplit("/", 1)[1]
+    # One worker with one thread: every request below goes over the same kept connection.
+    with serving(tmp_path / "home", url, "--workers", "1", "--threads", "1") as server:
+        server.cli("trust-key", str(signed.keys / "issuer.pub"), "--org", "Example Test Lab")
+        token = server.cli("createuser", "assessor", "--role", "lab", "--org", "Example Test Lab",
+                           "--no-password", "--token").rsplit(": ", 1)[1].strip()
+        status, body = server.post_json("/api/certificates",
+                                     {"certificate": signed.valid, "assessment": signed.assessment},
+                                     {"Authorization": f"Bearer {token}"})
+        assert status == 201, body
+        status, _ = server.get("/api/v1/certificates/iotm-never-issued/verify")  # opens and keeps the connection
+        assert status == 404
+        assert _end_other_sessions(request.getfixturevalue("postgres_server"), name) >= 1
+        status, body = server.get(f"/api/v1/certificates/{signed.cert_id}/verify")
+        assert status == 200, body
+        assert json.loads(body)["status"] == "valid"
+        # And again, on the connection the retry opened (its statement is prepared anew).
+        assert _end_other_sessions(request.getfixturevalue("postgres_server"), name) >= 1
+        status, body = server.get("/api/v1/certificates/iotm-also-never-issued/verify")
+        assert status == 404 and json.loads(body)["status"] == "unknown"
+        assert "Traceback" not in server.log_text()
