@@ -77,3 +77,17 @@ def test_cache_is_bounded(monkeypatch):
     for flow in random_flows(random.Random(5), 500):
         checker.check(flow)
     assert len(checker._verdicts) <= 5
+
+
+def test_check_all_gives_the_rule_walks_violations_in_order():
+    """check_all (what `iotmark mud check` runs) keeps its lookups across the whole list: same verdicts, same
+    order, as the plain rule walk flow by flow."""
+    names = DnsNames()
+    names.learn("93.184.216.1", "cloud.example.com", 10.0)
+    names.learn("2001:db8::5", "cloud.example.com", 30.0)
+    compiled = policy()
+    flows = random_flows(random.Random(99), 20_000)
+    plain = ConformanceChecker(compiled, DEVICE, names)
+    expected = [key(v) for f in flows if (v := plain.check_uncached(f)) is not None]
+    found = ConformanceChecker(compiled, DEVICE, names).check_all(flows)
+    assert [key(v) for v in found] == expected and 1000 < len(expected) < len(flows)

@@ -16,6 +16,7 @@ from iotmark.mitigate.policy import Policy, Rule, port_matches
 PROTOCOLS = {"tcp": 6, "udp": 17}
 MAX_CACHED_VERDICTS = 200_000
 _NO_NAMES: frozenset[str] = frozenset()
+_UNSEEN = object()
 
 
 @dataclass
@@ -105,29 +106,49 @@ class ConformanceChecker:
 
         Gives the same answer as `check_uncached`, from a cache of earlier verdicts when it can.
         """
-        device = self.device
-        if flow.src == device:
-            initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
-            if (flow.proto, peer_port) in self.implicit:
-                return None
-        elif flow.dst == device:
-            initiated, peer, peer_port, local_port = "to-device", flow.src, flow.sport, flow.dport
-        else:
-            return None
-        names = self._names_at(peer, flow.first)
-        classes = self._classes
-        key = (initiated, peer, flow.proto,
-               classes[peer_port] if 0 <= peer_port < 65536 else bisect.bisect_right(self._edges, peer_port),
-               classes[local_port] if 0 <= local_port < 65536 else bisect.bisect_right(self._edges, local_port),
-               bool(flow.resp_packets), names)
-        verdicts = self._verdicts
-        if key in verdicts:
-            cached = verdicts[key]
-            return None if cached is None else Violation(flow, cached[0], cached[1], sorted(names))
-        violation = self.check_uncached(flow)
-        if len(verdicts) < MAX_CACHED_VERDICTS:
-            verdicts[key] = None if violation is None else (violation.initiated, violation.reason)
-        return violation
+        found = self.check_all((flow,))
+        return found[0] if found else None
+
+    def check_all(self, flows: Iterable[Flow]) -> list[Violation]:
+        """The violations among `flows`, in their order: `check` for each flow, with the loop's lookups bound once
+        (this loop is what sets the flows/s a policy can be checked at)."""
+        device, implicit, classes, edges = self.device, self.implicit, self._classes, self._edges
+        verdicts, seen_names, peer_names = self._verdicts, self.names.seen, self._peer_names
+        names_at, uncached = self._names_at, self.check_uncached
+        found: list[Violation] = []
+        for flow in flows:
+            if flow.src == device:
+                initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
+                if (flow.proto, peer_port) in implicit:
+                    continue
+            elif flow.dst == device:
+                initiated, peer, peer_port, local_port = "to-device", flow.src, flow.sport, flow.dport
+            else:
+                continue
+            # names_at(peer, flow.first), its common cases inline
+            seen = seen_names.get(peer)
+            if not seen:
+                names = _NO_NAMES
+            else:
+                known = peer_names.get(peer)
+                if known is not None and known[0] == len(seen) and flow.first >= known[1]:
+                    names = known[2]
+                else:
+                    names = names_at(peer, flow.first)
+            key = (initiated, peer, flow.proto,
+                   classes[peer_port] if 0 <= peer_port < 65536 else bisect.bisect_right(edges, peer_port),
+                   classes[local_port] if 0 <= local_port < 65536 else bisect.bisect_right(edges, local_port),
+                   bool(flow.resp_packets), names)
+            cached = verdicts.get(key, _UNSEEN)
+            if cached is _UNSEEN:
+                violation = uncached(flow)
+                if len(verdicts) < MAX_CACHED_VERDICTS:
+                    verdicts[key] = None if violation is None else (violation.initiated, violation.reason)
+                if violation is not None:
+                    found.append(violation)
+            elif cached is not None:
+                found.append(Violation(flow, cached[0], cached[1], sorted(names)))
+        return found
 
     def _names_at(self, peer: str, at: float) -> frozenset[str]:
         """`names.names_for(peer, at)` as a frozenset, reusing the peer's full set once `at` is past every answer."""
@@ -169,5 +190,4 @@ class ConformanceChecker:
 
 def check_flows(policy: Policy, device: str, flows: Iterable[Flow], names: DnsNames | None = None) -> list[Violation]:
     """All violations of `policy` by `device` among `flows`."""
-    checker = ConformanceChecker(policy, device, names)
-    return [v for f in flows if (v := checker.check(f)) is not None]
+    return ConformanceChecker(policy, device, names).check_all(flows)
