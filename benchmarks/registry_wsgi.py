@@ -32,11 +32,12 @@ urlpatterns = [
 ]
 
 if __name__ == "__main__":
-    from django.core.wsgi import get_wsgi_application
     from django.db import connections
+
+    from iotmark.registry.fastpath import registry_application
 
     port, workers, threads = (int(arg) for arg in sys.argv[1:4])
     settings.ROOT_URLCONF = __name__  # this module, already imported as __main__
-    application = get_wsgi_application()
+    application = registry_application()  # the same WSGI application `iotmark serve` runs
     connections.close_all()
     run_gunicorn(application, gunicorn_options("127.0.0.1", port, workers, threads))

@@ -125,10 +125,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, database_
           workers: int = 0) -> None:
     """Apply migrations and serve the registry until stopped (SIGTERM or Ctrl-C)."""
     prepare_database(database_url)
-    from django.core.wsgi import get_wsgi_application
     from django.db import connections
 
-    application = get_wsgi_application()
+    from iotmark.registry.fastpath import registry_application
+
+    application = registry_application()
     if workers > 0:
         ensure_port_free(host, port)
         connections.close_all()  # no connection may be shared by forked workers

@@ -2,7 +2,8 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iotmark.registry.settings")
-application = get_wsgi_application()
+
+from iotmark.registry.fastpath import registry_application  # noqa: E402
+
+application = registry_application()
