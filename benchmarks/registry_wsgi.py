@@ -1,5 +1,7 @@
-"""The registry's WSGI app plus a trivial JSON endpoint, /bench/ping, behind the same Django middleware stack: the
-baseline the verify API is measured against. Run by benchmarks/registry.py as
+"""The registry's WSGI application (the one `iotmark serve` runs: the verify API answered in front of Django's
+handler, every other request by Django) plus a trivial JSON endpoint, /bench/ping, answered by Django through its
+middleware stack like every page of the registry: the baseline the verify API is measured against. Run by
+benchmarks/registry.py as
 
     python benchmarks/registry_wsgi.py PORT WORKERS THREADS
 
