@@ -51,12 +51,15 @@ class ConformanceChecker:
         self._peers: dict[str, tuple[Any, bool]] = {}
         # Verdict cache: two ports that fall between the same pair of port-range edges match exactly the same
         # rules, so a verdict is keyed by the ports' classes (plus the peer, protocol, direction, whether there
-        # were replies and the DNS names the peer had at the time) rather than by the ports themselves.
+        # were replies and the DNS names the peer had at the time) rather than by the ports themselves. The
+        # implicitly allowed ports are classes of their own, so their verdict is cached like any other.
         edges = {0, 65536}
         for rule in (*policy.from_device, *policy.to_device):
             for spec in (rule.peer_port, rule.local_port):
                 if spec is not None:
                     edges.update((spec[0], spec[1] + 1))
+        for _proto, port in self.implicit:
+            edges.update((port, port + 1))
         self._edges = sorted(edges)
         self._classes = [bisect.bisect_right(self._edges, port) for port in range(65536)]
         self._peer_names: dict[str, tuple[int, float, frozenset[str]]] = {}
@@ -112,33 +115,27 @@ class ConformanceChecker:
     def check_all(self, flows: Iterable[Flow]) -> list[Violation]:
         """The violations among `flows`, in their order: `check` for each flow, with the loop's lookups bound once
         (this loop is what sets the flows/s a policy can be checked at)."""
-        device, implicit, classes, edges = self.device, self.implicit, self._classes, self._edges
-        verdicts, seen_names, peer_names = self._verdicts, self.names.seen, self._peer_names
+        device, classes, edges, names = self.device, self._classes, self._edges, self.names
+        verdicts, peer_names = self._verdicts, self._peer_names
         names_at, uncached = self._names_at, self.check_uncached
         found: list[Violation] = []
         for flow in flows:
             if flow.src == device:
                 initiated, peer, peer_port, local_port = "from-device", flow.dst, flow.dport, flow.sport
-                if (flow.proto, peer_port) in implicit:
-                    continue
             elif flow.dst == device:
                 initiated, peer, peer_port, local_port = "to-device", flow.src, flow.sport, flow.dport
             else:
                 continue
-            # names_at(peer, flow.first), its common cases inline
-            seen = seen_names.get(peer)
-            if not seen:
-                names = _NO_NAMES
+            # names_at(peer, flow.first), its common case inline
+            known = peer_names.get(peer)
+            if known is not None and known[0] == names.count and flow.first >= known[1]:
+                peer_dns = known[2]
             else:
-                known = peer_names.get(peer)
-                if known is not None and known[0] == len(seen) and flow.first >= known[1]:
-                    names = known[2]
-                else:
-                    names = names_at(peer, flow.first)
+                peer_dns = names_at(peer, flow.first)
             key = (initiated, peer, flow.proto,
                    classes[peer_port] if 0 <= peer_port < 65536 else bisect.bisect_right(edges, peer_port),
                    classes[local_port] if 0 <= local_port < 65536 else bisect.bisect_right(edges, local_port),
-                   bool(flow.resp_packets), names)
+                   flow.resp_packets > 0, peer_dns)
             cached = verdicts.get(key, _UNSEEN)
             if cached is _UNSEEN:
                 violation = uncached(flow)
@@ -147,22 +144,24 @@ class ConformanceChecker:
                 if violation is not None:
                     found.append(violation)
             elif cached is not None:
-                found.append(Violation(flow, cached[0], cached[1], sorted(names)))
+                found.append(Violation(flow, cached[0], cached[1], sorted(peer_dns)))
         return found
 
     def _names_at(self, peer: str, at: float) -> frozenset[str]:
-        """`names.names_for(peer, at)` as a frozenset, reusing the peer's full set once `at` is past every answer."""
-        seen = self.names.seen.get(peer)
-        if not seen:
-            return _NO_NAMES
+        """`names.names_for(peer, at)` as a frozenset. Each peer's full set is kept with the latest answer's time
+        and the number of names learned in all when it was made (names are only ever added, so an unchanged number
+        means an unchanged set); a flow that starts after every answer gets the kept set."""
+        version = self.names.count
         known = self._peer_names.get(peer)
-        if known is None or known[0] != len(seen):  # names are only ever added, so the count tells staleness
-            known = (len(seen), max(seen.values()), frozenset(seen))
+        if known is None or known[0] != version:
+            seen = self.names.seen.get(peer)
+            known = ((version, max(seen.values()), frozenset(seen)) if seen else
+                     (version, float("-inf"), _NO_NAMES))
             if len(self._peer_names) < MAX_CACHED_VERDICTS:
                 self._peer_names[peer] = known
         if at >= known[1]:
             return known[2]
-        return frozenset(n for n, ts in seen.items() if ts <= at)
+        return frozenset(n for n, ts in self.names.seen[peer].items() if ts <= at)
 
     def check_uncached(self, flow: Flow) -> Violation | None:
         """None if the flow conforms (or does not involve the device), else the violation: the plain rule walk."""
