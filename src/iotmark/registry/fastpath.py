@@ -4,11 +4,11 @@ GET /api/v1/certificates/{id}/verify is the target of every label's QR code, so 
 request, and it is public, read-only and cookie-less: sessions, CSRF, authentication and messages have nothing to do
 for it, yet Django's handler and middleware stack cost more per request than the answer itself (0.45 ms of 0.85 ms
 of server CPU under 50 clients, measured with benchmarks/registry.py). This WSGI wrapper answers that one URL with
-the same view function (`api.verify_answer`) and passes the response through the two middlewares that shape it
-(security headers, HTTPS redirect; X-Frame-Options); every other request goes to Django unchanged. Host header
-validation, database connection upkeep and error logging are done as Django's handler does them. When the
-deployment's settings use middleware this module does not know, or settings that would change the answer
-(PREPEND_WWW, DISALLOWED_USER_AGENTS), the wrapper steps aside and Django answers everything.
+the same view function (`api.verify_answer`) and passes the request and response through the middlewares that shape
+them (security headers, HTTPS redirect; the NUL-character guard; X-Frame-Options); every other request goes to
+Django unchanged. Host header validation, database connection upkeep and error logging are done as Django's handler
+does them. When the deployment's settings use middleware this module does not know, or settings that would change
+the answer (PREPEND_WWW, DISALLOWED_USER_AGENTS), the wrapper steps aside and Django answers everything.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils.log import log_response
 
+from iotmark.registry.nul_guard import RejectNulCharacters
+
 PREFIX, SUFFIX = "/api/v1/certificates/", "/verify"
 # Middleware that does nothing for a public, cookie-less GET of a valid URL, and the middleware whose work is
 # redone here; anything else in settings.MIDDLEWARE turns the fast path off.
@@ -37,6 +39,7 @@ _NOTHING_TO_DO = {
 }
 _REDONE = {
     "django.middleware.security.SecurityMiddleware": SecurityMiddleware,
+    "iotmark.registry.nul_guard.RejectNulCharacters": RejectNulCharacters,
     "django.middleware.clickjacking.XFrameOptionsMiddleware": XFrameOptionsMiddleware,
 }
 log = logging.getLogger("django.request")
@@ -96,7 +99,8 @@ class VerifyFastPath:
                 response = verify_answer(request, cert_id)
                 response.headers["Content-Length"] = str(len(response.content))  # as CommonMiddleware sets it
             for middleware in reversed(self.middleware[:reached]):
-                response = middleware.process_response(request, response)
+                if hasattr(middleware, "process_response"):
+                    response = middleware.process_response(request, response)
             if response.status_code >= 400:
                 log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
             return response
