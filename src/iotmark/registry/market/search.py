@@ -32,7 +32,7 @@ class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     q: str = Field(default="", max_length=100, description="words to find in the vendor, model or firmware version")
-    vendor: int | None = Field(default=None, ge=1, description="vendor organisation id")
+    vendor: int | None = Field(default=None, ge=1, le=2**63 - 1, description="vendor organisation id")
     device_class: str | None = Field(default=None, max_length=100)
     min_level: int | None = Field(default=None, ge=0, le=4)
     updates_until: dt.date | None = Field(default=None, description="security updates promised at least until")
