@@ -52,6 +52,7 @@ class BalancedThreadWorker(ThreadWorker):
     def init_process(self) -> None:
         self._slot = self._claim_slot()
         self._declined_since: float | None = None
+        self._last_declined = 0.0
         super().init_process()
 
     def _claim_slot(self) -> int | None:
@@ -77,8 +78,10 @@ class BalancedThreadWorker(ThreadWorker):
         if not others or self.nr_conns <= min(others) + max(2, self.cfg.threads // 4):
             return False
         now = time.monotonic()
-        if self._declined_since is None:
+        # A new pending connection starts a new wait; declines in a row (PAUSE_SECONDS apart) are the same one.
+        if self._declined_since is None or now - self._last_declined > 20 * PAUSE_SECONDS:
             self._declined_since = now
+        self._last_declined = now
         return now - self._declined_since < DECLINE_SECONDS
 
     def accept(self, listener) -> None:
