@@ -44,3 +44,34 @@ def test_verify_answers_after_the_database_ended_the_servers_connections(signed,
         status, body = server.get("/api/v1/certificates/iotm-also-never-issued/verify")
         assert status == 404 and json.loads(body)["status"] == "unknown"
         assert "Traceback" not in server.log_text()
+
+
+def test_verify_prepares_its_statement_again_when_the_session_lost_it(database):
+    """DISCARD ALL (or a pooler handing over another session) drops prepared statements; verify prepares anew.
+    Run in a thread of its own: its connection is outside the test's transaction, as a server's is."""
+    if database != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from iotmark.registry import services
+
+    def in_a_server_thread() -> list:
+        try:
+            first = services.verify_status("iotm-never-issued").status  # prepares the statement
+            with connection.cursor() as cursor:
+                cursor.execute("DISCARD ALL")
+                cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+                left = cursor.fetchone()[0]
+            again = services.verify_status("iotm-never-issued").status
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT name FROM pg_prepared_statements")
+                prepared = [row[0] for row in cursor.fetchall()]
+            return [first, left, again, prepared]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        first, left, again, prepared = pool.submit(in_a_server_thread).result()
+    assert (first, left, again, prepared) == ("unknown", 0, "unknown", ["iotmark_verify_facts"])

@@ -439,6 +439,8 @@ def _query_facts_row(wrapper, cert_id: str) -> tuple | None:
             cursor.execute(_FACTS_SQL, [cert_id])
             return cursor.fetchone()
     # psycopg's own cursor: Django's wrapper around it costs as much Python time as the query.
+    import psycopg
+
     with wrapper.wrap_database_errors:
         wrapper.ensure_connection()
         session = wrapper.connection
@@ -446,7 +448,14 @@ def _query_facts_row(wrapper, cert_id: str) -> tuple | None:
             if session not in _prepared_on:
                 cursor.execute(f"PREPARE {_FACTS_STATEMENT}(text) AS {_FACTS_SQL.replace('%s', '$1')}")
                 _prepared_on.add(session)
-            cursor.execute(f"EXECUTE {_FACTS_STATEMENT}(%s)", [cert_id])
+            try:
+                cursor.execute(f"EXECUTE {_FACTS_STATEMENT}(%s)", [cert_id])
+            except psycopg.errors.InvalidSqlStatementName:
+                # The session lost it (DISCARD ALL, or a pooler that hands each transaction another session).
+                if wrapper.in_atomic_block:
+                    raise
+                cursor.execute(f"PREPARE {_FACTS_STATEMENT}(text) AS {_FACTS_SQL.replace('%s', '$1')}")
+                cursor.execute(f"EXECUTE {_FACTS_STATEMENT}(%s)", [cert_id])
             return cursor.fetchone()
 
 
