@@ -101,6 +101,11 @@ class LoadResult:
     by_path: dict[str, list[float]] = field(default_factory=dict)
 
     @property
+    def not_ok(self) -> int:
+        """Answers other than 200."""
+        return sum(n for code, n in self.statuses.items() if code != 200)
+
+    @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
 
@@ -246,11 +251,6 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
 # ---- the three measurements ------------------------------------------------------------------------------------
 
 def load_with_split(port: int, server_pid: int, paths: list[str], clients: int,
@@ -356,7 +356,9 @@ def bench_crash(port: int, certificates: list[tuple[str, str, str]], token: str,
     server = start(serve, env, port, log)
 
     def kill() -> None:
-        pids = [server.pid, *children(server.pid)]
+        from iotmark.registry.balance import worker_pids
+
+        pids = [server.pid, *worker_pids(server.pid)]
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
 
@@ -434,11 +436,11 @@ def print_report(verify: dict[str, LoadResult] | None, search: dict[int, LoadRes
             ratios.append(ver.rate / ping.rate)
             p99s.append(ver.percentile(99))
             print(f"| round {number}: /bench/ping, {args.clients} clients | {ping.rate:,.0f} req/s ({ping.errors} "
-                  f"errors, non-200: {sum(n for c, n in ping.statuses.items() if c != 200)}; connections per "
+                  f"errors, non-200: {ping.not_ok}; connections per "
                   f"worker {shown_split(turn['ping_split'])}) | baseline |")
             print(f"| round {number}: verify, {args.clients} clients, {verify['spread']:,} distinct certificates "
                   f"in turn | {ver.rate:,.0f} req/s, ratio {ratios[-1]:.2f} ({ver.errors} errors, non-200: "
-                  f"{sum(n for c, n in ver.statuses.items() if c != 200)}; connections per worker "
+                  f"{ver.not_ok}; connections per worker "
                   f"{shown_split(turn['verify_split'])}); p50 / p95 / p99 {ver.percentile(50):.1f} / "
                   f"{ver.percentile(95):.1f} / {ver.percentile(99):.1f} ms | |")
         print(f"| verify / ping throughput, median of {len(ratios)} rounds | {statistics.median(ratios):.2f} "

@@ -99,8 +99,9 @@ class LiveServer:
         return done.stdout
 
     def children(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+        from iotmark.registry.balance import worker_pids
+
+        return worker_pids(self.process.pid)
 
     def stop(self) -> int:
         """SIGTERM, then the exit status (killed, and the test failed with the log, if it does not stop in time)."""

@@ -97,6 +97,15 @@ class BalancedThreadWorker(ThreadWorker):
         self._publish()
 
 
+def worker_pids(master_pid: int) -> list[int]:
+    """The child processes of `master_pid` (a server's workers), from /proc (Linux); [] once it has ended."""
+    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    try:
+        return [int(pid) for pid in path.read_text().split()]
+    except OSError:
+        return []
+
+
 def connections_per_worker(master_pid: int, port: int) -> list[int]:
     """Established client connections each child of `master_pid` holds on local `port` (from /proc; Linux),
     largest first: shows how a server's workers share their clients."""
@@ -110,9 +119,8 @@ def connections_per_worker(master_pid: int, port: int) -> list[int]:
             fields = line.split()
             if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, local port
                 established.add(fields[9])  # socket inode
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     counts = []
-    for pid in (children.read_text().split() if children.exists() else []):
+    for pid in worker_pids(master_pid):
         held = 0
         try:
             for fd in Path(f"/proc/{pid}/fd").iterdir():

@@ -60,9 +60,15 @@ class VerifyFastPath:
     """WSGI application: the verify API's answer, else the wrapped Django application."""
 
     def __init__(self, django_app: Callable) -> None:
+        from iotmark.registry.api import verify_answer
+
         self.django_app = django_app
+        self.view = verify_answer
         self.enabled = fast_path_applies()
-        self.middleware = [_REDONE[name](_unused) for name in settings.MIDDLEWARE if name in _REDONE]
+        middleware = [_REDONE[name](_unused) for name in settings.MIDDLEWARE if name in _REDONE]
+        # Each middleware's hooks (None where it has none), in settings order.
+        self.request_hooks = [getattr(m, "process_request", None) for m in middleware]
+        self.response_hooks = [getattr(m, "process_response", None) for m in middleware]
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -80,27 +86,25 @@ class VerifyFastPath:
         return [response.content]
 
     def _answer(self, request: WSGIRequest, cert_id: str) -> HttpResponse:
-        from iotmark.registry.api import verify_answer
-
         # The signals Django's handler sends around each request: their receivers keep the database connections
         # (CONN_MAX_AGE, health) and the DEBUG query log as for any other request.
         request_started.send(sender=self.__class__, environ=request.environ)
         try:
             # As in Django's chain: a middleware that answers the request itself (the HTTPS redirect) sends its
             # answer back through its own and the earlier middlewares' response hooks only.
-            response, reached = None, len(self.middleware)
-            for position, middleware in enumerate(self.middleware):
-                response = middleware.process_request(request) if hasattr(middleware, "process_request") else None
+            response, reached = None, len(self.request_hooks)
+            for position, hook in enumerate(self.request_hooks):
+                response = hook(request) if hook else None
                 if response is not None:
                     reached = position + 1
                     break
             if response is None:
                 request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it for every request
-                response = verify_answer(request, cert_id)
+                response = self.view(request, cert_id)
                 response.headers["Content-Length"] = str(len(response.content))  # as CommonMiddleware sets it
-            for middleware in reversed(self.middleware[:reached]):
-                if hasattr(middleware, "process_response"):
-                    response = middleware.process_response(request, response)
+            for hook in reversed(self.response_hooks[:reached]):
+                if hook:
+                    response = hook(request, response)
             if response.status_code >= 400:
                 log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
             return response

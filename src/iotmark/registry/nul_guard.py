@@ -15,10 +15,13 @@ from django.http.multipartparser import MultiPartParserError
 MESSAGE = "the request contains a NUL character (U+0000), which no field of the registry accepts"
 
 
+def _in_fields(fields) -> bool:
+    """Whether a parameter name or value of a QueryDict (GET or POST) holds a NUL."""
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in fields.lists())
+
+
 def _has_nul(request: HttpRequest) -> bool:
-    if "\x00" in request.path_info:
-        return True
-    if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+    if "\x00" in request.path_info or _in_fields(request.GET):
         return True
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return False
@@ -28,7 +31,7 @@ def _has_nul(request: HttpRequest) -> bool:
             form = request.POST
         except (MultiPartParserError, OSError):
             return False  # the view reports a broken form as it always has
-        return any("\x00" in key or any("\x00" in value for value in values) for key, values in form.lists())
+        return _in_fields(form)
     if content_type == "application/json" or content_type.endswith("+json"):
         body = request.body
         return b"\x00" in body or b"\\u0000" in body

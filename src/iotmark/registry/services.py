@@ -428,6 +428,8 @@ def _as_date(value) -> dt.date | None:
 
 
 _FACTS_STATEMENT = "iotmark_verify_facts"
+_PREPARE_FACTS = f"PREPARE {_FACTS_STATEMENT}(text) AS {_FACTS_SQL.replace('%s', '$1')}"
+_EXECUTE_FACTS = f"EXECUTE {_FACTS_STATEMENT}(%s)"
 # The database connections (psycopg's, below Django's wrapper) on which the statement is prepared: a prepared
 # statement belongs to the session and outlives transactions, rolled back or not, so once per connection is enough.
 _prepared_on: weakref.WeakSet = weakref.WeakSet()
@@ -446,16 +448,16 @@ def _query_facts_row(wrapper, cert_id: str) -> tuple | None:
         session = wrapper.connection
         with session.cursor() as cursor:
             if session not in _prepared_on:
-                cursor.execute(f"PREPARE {_FACTS_STATEMENT}(text) AS {_FACTS_SQL.replace('%s', '$1')}")
+                cursor.execute(_PREPARE_FACTS)
                 _prepared_on.add(session)
             try:
-                cursor.execute(f"EXECUTE {_FACTS_STATEMENT}(%s)", [cert_id])
+                cursor.execute(_EXECUTE_FACTS, [cert_id])
             except psycopg.errors.InvalidSqlStatementName:
                 # The session lost it (DISCARD ALL, or a pooler that hands each transaction another session).
                 if wrapper.in_atomic_block:
                     raise
-                cursor.execute(f"PREPARE {_FACTS_STATEMENT}(text) AS {_FACTS_SQL.replace('%s', '$1')}")
-                cursor.execute(f"EXECUTE {_FACTS_STATEMENT}(%s)", [cert_id])
+                cursor.execute(_PREPARE_FACTS)
+                cursor.execute(_EXECUTE_FACTS, [cert_id])
             return cursor.fetchone()
 
 
